@@ -1,0 +1,17 @@
+// Small pieces of JSON output shared by the decoder: escaped strings and round-trip numbers.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bfast::detail {
+
+void append_json_string(std::string& out, std::string_view utf8);
+void append_json_int(std::string& out, std::int64_t v);
+// Shortest text that parses back to the same double, and back to a float (never "1" for 1.0).
+void append_json_double(std::string& out, double d);
+// True when `t` follows JSON's number grammar; is_integer when it has no fraction or exponent.
+[[nodiscard]] bool json_number_syntax(std::string_view t, bool& is_integer) noexcept;
+[[nodiscard]] bool is_json_number(std::string_view t) noexcept;
+
+}  // namespace bfast::detail

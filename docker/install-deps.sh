@@ -1,0 +1,34 @@
+#!/bin/sh
+# The one list of Debian packages bfast-proxy needs to build, test and benchmark.
+# Installs only what is missing; safe to run again. Needs root (or sudo).
+set -eu
+
+BUILD_PKGS="build-essential cmake ninja-build pkg-config git ca-certificates curl"
+LIB_PKGS="libsimdjson-dev liblz4-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libboost1.81-dev"
+TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light wrk python3 nodejs iproute2"
+
+# Subsets for the container build: `install-deps.sh build` skips test-only tools.
+case "${1:-all}" in
+  build) WANT="$BUILD_PKGS $LIB_PKGS" ;;
+  all)   WANT="$BUILD_PKGS $LIB_PKGS $TEST_PKGS" ;;
+  *) echo "usage: $0 [all|build]" >&2; exit 2 ;;
+esac
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=""
+for p in $WANT; do
+  # node may come from outside Debian (e.g. nodesource); accept any working node.
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  if [ "$p" = python3 ] && [ -x /usr/bin/python3 ]; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
