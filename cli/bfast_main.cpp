@@ -9,7 +9,9 @@
 namespace {
 
 constexpr const char* usage_text =
-    "usage: bfast encode [--compress=none] [--pack-floats] [-o FILE] [FILE|-]\n"
+    "usage: bfast encode [--compress=none|lz4|auto] [--threads N] [--pack-floats] [-v]\n"
+    "                    [--rtt MS] [--downlink MBPS] [--save-data]\n"
+    "                    [--accept-encoding gzip,zstd [--apply-encoding]] [-o FILE] [FILE|-]\n"
     "       bfast decode [--pretty] [-o FILE] [FILE|-]\n"
     "       bfast inspect [FILE|-]\n";
 

@@ -1,11 +1,20 @@
 #include "commands.hpp"
 
+#include <charconv>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <thread>
 
+#include "bfast/calibrate.hpp"
+#include "bfast/compress.hpp"
+#include "bfast/compress_arena.hpp"
 #include "bfast/decoder.hpp"
+#include "bfast/policy.hpp"
 #include "bfast/transcoder.hpp"
+#include "bfast/transport.hpp"
 #include "cli_io.hpp"
 
 namespace bfast::cli {
@@ -15,27 +24,95 @@ struct parsed_args {
   std::string input = "-";
   std::string output = "-";
   std::string compress = "none";
+  int threads = 0;  // 0: the hardware concurrency
+  std::optional<double> rtt_ms;
+  std::optional<double> downlink_mbps;
+  bool accept_gzip = false;
+  bool accept_zstd = false;
+  bool apply_encoding = false;
+  bool save_data = false;
+  bool verbose = false;
   bool pack_floats = false;
   bool pretty = false;
   bool has_input = false;
 };
 
-// Parses the flags `allowed` names (encode: "cpo", decode: "yo", inspect: "");
+bool parse_number(const std::string& text, double& v) {
+  const char* end = text.data() + text.size();
+  auto r = std::from_chars(text.data(), end, v);
+  return r.ec == std::errc() && r.ptr == end && v >= 0;
+}
+
+// "--name VALUE" or "--name=VALUE": sets `value` and returns true when `a` is that flag.
+bool flag_value(const std::vector<std::string>& args, std::size_t& i, std::string_view name,
+                std::string& value, std::string& error) {
+  const std::string& a = args[i];
+  if (a == name) {
+    if (i + 1 >= args.size()) {
+      error = std::string(name) + " needs a value";
+      return true;
+    }
+    value = args[++i];
+    return true;
+  }
+  if (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=') {
+    value = a.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+// Parses the flags `allowed` names (encode: "cpov", decode: "yo", inspect: "");
 // returns an empty string or the usage error.
 std::string parse(const std::vector<std::string>& args, std::string_view allowed, parsed_args& out) {
   auto allows = [&](char c) { return allowed.find(c) != std::string_view::npos; };
+  std::string value, error;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" && allows('o')) {
       if (i + 1 >= args.size()) return "-o needs a file name";
       out.output = args[++i];
-    } else if (a.rfind("--compress=", 0) == 0 && allows('c')) {
-      out.compress = a.substr(11);
-      if (out.compress == "lz4" || out.compress == "auto")
-        return "--compress=" + out.compress + " is not available in this build; use --compress=none";
-      if (out.compress != "none") return "unknown --compress value '" + out.compress + "'";
-    } else if ((a == "--threads" || a.rfind("--threads=", 0) == 0) && allows('c')) {
-      return "--threads is not available in this build (no compression)";
+    } else if (allows('c') && flag_value(args, i, "--compress", value, error)) {
+      if (!error.empty()) return error;
+      out.compress = value;
+      if (value != "none" && value != "lz4" && value != "auto")
+        return "unknown --compress value '" + value + "' (none, lz4 or auto)";
+    } else if (allows('c') && flag_value(args, i, "--threads", value, error)) {
+      if (!error.empty()) return error;
+      double n = 0;
+      if (!parse_number(value, n) || n < 1 || n > 1024 || n != static_cast<int>(n))
+        return "--threads needs a whole number from 1 to 1024";
+      out.threads = static_cast<int>(n);
+    } else if (allows('c') && flag_value(args, i, "--rtt", value, error)) {
+      if (!error.empty()) return error;
+      double v = 0;
+      if (!parse_number(value, v)) return "--rtt needs milliseconds (a number >= 0)";
+      out.rtt_ms = v;
+    } else if (allows('c') && flag_value(args, i, "--downlink", value, error)) {
+      if (!error.empty()) return error;
+      double v = 0;
+      if (!parse_number(value, v) || v <= 0) return "--downlink needs Mbit/s (a number > 0)";
+      out.downlink_mbps = v;
+    } else if (allows('c') && flag_value(args, i, "--accept-encoding", value, error)) {
+      if (!error.empty()) return error;
+      std::string_view list = value;
+      while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        std::string_view token = list.substr(0, comma);
+        while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+        while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+        if (token == "gzip") out.accept_gzip = true;
+        else if (token == "zstd") out.accept_zstd = true;
+        else if (!token.empty() && token != "identity")
+          return "unknown encoding '" + std::string(token) + "' in --accept-encoding (gzip, zstd)";
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      }
+    } else if (a == "--apply-encoding" && allows('c')) {
+      out.apply_encoding = true;
+    } else if (a == "--save-data" && allows('c')) {
+      out.save_data = true;
+    } else if (a == "-v" && allows('v')) {
+      out.verbose = true;
     } else if (a == "--pack-floats" && allows('p')) {
       out.pack_floats = true;
     } else if (a == "--pretty" && allows('y')) {
@@ -48,6 +125,10 @@ std::string parse(const std::vector<std::string>& args, std::string_view allowed
       return "unknown option '" + a + "'";
     }
   }
+  if (out.compress != "auto" &&
+      (out.rtt_ms || out.downlink_mbps || out.accept_gzip || out.accept_zstd || out.save_data ||
+       out.apply_encoding))
+    return "--rtt, --downlink, --accept-encoding, --save-data and --apply-encoding need --compress=auto";
   return {};
 }
 
@@ -67,9 +148,38 @@ int usage_error(const std::string& message) {
   return exit_usage;
 }
 
+namespace {
+
+// One arena for the process, as large as asked for (never smaller than the machine).
+compress_arena& arena_for(int threads) {
+  static std::unique_ptr<compress_arena> arena;
+  if (!arena) {
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    arena = std::make_unique<compress_arena>(threads > hw ? threads : 0);
+  }
+  return *arena;
+}
+
+void print_decision(const compression_decision& d, std::size_t payload) {
+  std::fprintf(stderr, "bfast: compression %s", std::string(choice_name(d.choice)).c_str());
+  if (d.choice == compression_choice::lz4_parallel) std::fprintf(stderr, "(%d)", d.threads);
+  if (d.level > 0) std::fprintf(stderr, " level %d", d.level);
+  std::fprintf(stderr, ", reason %s, payload %zu bytes\n", std::string(d.reason).c_str(), payload);
+  for (std::size_t i = 0; i < d.candidate_count; ++i) {
+    const policy_estimate& e = d.candidates[i];
+    std::fprintf(stderr,
+                 "bfast:   %-12s wire %10.0f B  server %8.3f ms  transfer %9.3f ms  client %8.3f ms"
+                 "  total %9.3f ms\n",
+                 std::string(choice_name(e.choice)).c_str(), e.wire_bytes, e.server_s * 1e3,
+                 e.transfer_s * 1e3, e.client_s * 1e3, e.total_s() * 1e3);
+  }
+}
+
+}  // namespace
+
 int run_encode(const std::vector<std::string>& args) {
   parsed_args a;
-  if (std::string err = parse(args, "cpo", a); !err.empty()) return usage_error(err);
+  if (std::string err = parse(args, "cpov", a); !err.empty()) return usage_error(err);
   if (a.output == "-" && stdout_is_terminal())
     return usage_error("refusing to write binary output to a terminal; use -o FILE or redirect stdout");
   std::string json, error;
@@ -78,8 +188,8 @@ int run_encode(const std::vector<std::string>& args) {
   transcode_options options;
   options.pack_float_arrays = a.pack_floats;
   transcoder t(options);
-  byte_buffer out;
-  const transcode_result r = t.transcode(json, out);
+  byte_buffer message;
+  const transcode_result r = t.transcode(json, message);
   if (r.error == transcode_error::invalid_json) {
     return bad_input("invalid JSON at byte " + std::to_string(r.offset) + ": " +
                      std::string(r.detail));
@@ -87,7 +197,59 @@ int run_encode(const std::vector<std::string>& args) {
   if (!r.ok()) {
     return bad_input("not representable in B-FAST: " + std::string(reason_token(r.error)));
   }
-  if (!write_output(a.output, out.view(), true, error)) return bad_input(error);
+
+  // What to do with the message: nothing, LZ4 at some thread count, or a transport encoding.
+  compression_choice choice = a.compress == "lz4" ? compression_choice::lz4 : compression_choice::none;
+  int threads = a.threads;
+  int level = 0;
+  if (a.compress == "auto") {
+    policy_input in;
+    in.payload_bytes = message.size();
+    if (a.rtt_ms) in.rtt_s = *a.rtt_ms / 1e3;
+    if (a.downlink_mbps) in.bandwidth_bytes_per_s = *a.downlink_mbps * 1e6 / 8;
+    in.save_data = a.save_data;
+    in.accept_gzip = a.accept_gzip;
+    in.accept_zstd = a.accept_zstd;
+    in.load = arena_for(a.threads).load();
+    policy_config config;
+    config.max_threads = a.threads;
+    const compression_decision d = choose_compression(in, calibrate(), config);
+    if (a.verbose) print_decision(d, message.size());
+    choice = d.choice;
+    threads = d.threads;
+    level = d.level;
+  }
+
+  byte_buffer out;
+  std::string_view bytes = message.view();
+  if (choice == compression_choice::lz4 || choice == compression_choice::lz4_parallel) {
+    lz4_compressor lz4(&arena_for(a.threads));
+    const compress_result c = lz4.compress(message.span(), out, threads);
+    if (c.ok()) {
+      bytes = out.view();
+      if (a.verbose) {
+        std::fprintf(stderr, "bfast: lz4 %s, %zu -> %zu bytes%s\n",
+                     c.layout == message_layout::lz4_parallel ? "parallel chunks" : "single block",
+                     message.size(), out.size(), c.collision_padded ? " (collision byte added)" : "");
+      }
+    } else if (c.error != compress_error::too_small) {
+      return bad_input("compression failed: " + std::string(reason_token(c.error)));
+    } else if (a.verbose) {
+      std::fprintf(stderr, "bfast: %zu bytes: too small to compress\n", message.size());
+    }
+  } else if (choice == compression_choice::gzip || choice == compression_choice::zstd) {
+    const transport_codec codec =
+        choice == compression_choice::gzip ? transport_codec::gzip : transport_codec::zstd;
+    std::fprintf(stderr, "bfast: apply Content-Encoding: %s (level %d)%s\n",
+                 std::string(content_coding(codec)).c_str(), level,
+                 a.apply_encoding ? "" : "; writing uncompressed B-FAST (use --apply-encoding)");
+    if (a.apply_encoding) {
+      transport_encoder enc;
+      if (!enc.encode(codec, level, message.span(), out)) return bad_input("encoding failed");
+      bytes = out.view();
+    }
+  }
+  if (!write_output(a.output, bytes, true, error)) return bad_input(error);
   return exit_ok;
 }
 
@@ -123,7 +285,16 @@ int run_inspect(const std::vector<std::string>& args) {
   std::printf("layout:          %s\n", layouts[static_cast<int>(info.layout)]);
   std::printf("wire bytes:      %zu\n", info.wire_bytes);
   std::printf("message bytes:   %zu\n", info.message_bytes);
-  if (info.chunks > 0) std::printf("chunks:          %zu\n", info.chunks);
+  if (info.chunks > 0) {
+    std::printf("chunks:          %zu\n", info.chunks);
+    std::size_t at = 8;
+    for (std::size_t i = 0; i < info.chunk_list.size(); ++i) {
+      const lz4_chunk_info& c = info.chunk_list[i];
+      std::printf("  chunk %-4zu at %-10zu %8zu -> %8zu bytes\n", i, at, c.wire_bytes,
+                  c.message_bytes);
+      at += 4 + c.wire_bytes;
+    }
+  }
   std::printf("string table:    %zu entries (%zu fillers), %zu bytes with header\n",
               info.table_entries, info.table_fillers, info.table_bytes);
   std::printf("root:            %s, %zu bytes\n", std::string(tag_name(info.root_tag)).c_str(),

@@ -5,14 +5,26 @@ set -eu
 
 BUILD_PKGS="build-essential cmake ninja-build pkg-config git ca-certificates curl"
 LIB_PKGS="libsimdjson-dev liblz4-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libboost1.81-dev"
-TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light wrk python3 nodejs iproute2"
+TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light wrk python3 python3-yaml nodejs iproute2"
+# The shared libraries the binaries load: the image's runtime stage installs only these, and
+# docker/verify-image.sh checks every library of the binary against this list.
+RUNTIME_PKGS="libc6 libgcc-s1 libstdc++6 libsimdjson14 liblz4-1 libtbb12 zlib1g libzstd1"
+# Building and running the container image without a Docker engine (docker/verify-image.sh).
+IMAGE_PKGS="buildah podman runc debootstrap"
 
-# Subsets for the container build: `install-deps.sh build` skips test-only tools.
+# `build` is the container's build stage, `runtime` its runtime stage; `all` (the default) is
+# everything local builds and tests need; `image` is asked for by name only.
+# `--list GROUP` prints the group's packages and installs nothing.
+list_only=0
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
 case "${1:-all}" in
-  build) WANT="$BUILD_PKGS $LIB_PKGS" ;;
-  all)   WANT="$BUILD_PKGS $LIB_PKGS $TEST_PKGS" ;;
-  *) echo "usage: $0 [all|build]" >&2; exit 2 ;;
+  build)   WANT="$BUILD_PKGS $LIB_PKGS" ;;
+  runtime) WANT="$RUNTIME_PKGS" ;;
+  image)   WANT="$IMAGE_PKGS" ;;
+  all)     WANT="$BUILD_PKGS $LIB_PKGS $TEST_PKGS" ;;
+  *) echo "usage: $0 [--list] [all|build|runtime|image]" >&2; exit 2 ;;
 esac
+if [ "$list_only" -eq 1 ]; then echo $WANT; exit 0; fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -140,6 +140,7 @@ decode_result inspect_message(std::span<const std::uint8_t> message, message_inf
   if (decode_result r = detail::unpack(message, options, scratch, plain); !r.ok()) return r;
   info.layout = scratch.layout;
   info.chunks = scratch.chunks;
+  info.chunk_list = scratch.chunk_list;
   info.message_bytes = plain.size();
   stats_sink sink(info);
   detail::message_reader<stats_sink> reader(plain, sink, options.max_depth);

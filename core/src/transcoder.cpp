@@ -6,7 +6,7 @@
 
 #include "bfast/format.hpp"
 #include "key_table.hpp"
-#include "surrogates.hpp"
+#include "validation_copy.hpp"
 #include "walkers.hpp"
 
 namespace bfast {
@@ -54,30 +54,68 @@ struct transcoder::impl {
     return detail::walk_ondemand(ondemand, wrap(text), ctx);
   }
 
-  transcode_result slow_path(std::string_view json, byte_buffer& out) {
-    const detail::ondemand_outcome first = walk_slow(json);
-    if (first.error == transcode_error::ok) {
+  // The input with the parser's padding after it: the caller's own bytes when it promised the
+  // padding, otherwise a copy in the reused scratch buffer.
+  const std::uint8_t* padded_input(std::string_view json, bool padding_available) {
+    if (padding_available) return reinterpret_cast<const std::uint8_t*>(json.data());
+    padded.clear();
+    std::uint8_t* p = padded.ensure(json.size() + simdjson::SIMDJSON_PADDING);
+    if (!json.empty()) std::memcpy(p, json.data(), json.size());
+    std::memset(p + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    return p;
+  }
+
+  // Is the text JSON at all? Run on a copy without what only simdjson refuses, by a parser
+  // allowed to nest as deep as the text is long (this path is rare, so it may allocate).
+  simdjson::error_code validate_copy(std::string_view json, detail::neutralized& found) {
+    std::string copy(json);
+    found = detail::neutralize_for_validation(copy);
+    simdjson::dom::parser deep;
+    const std::size_t depth = std::min(copy.size() + 2, max_validation_depth);
+    if (auto e = deep.allocate(copy.size() + 1, depth); e != simdjson::SUCCESS) return e;
+    simdjson::dom::element ignored;
+    return deep.parse(copy).get(ignored);
+  }
+
+  // The DOM parser refused the text: find out whether it is invalid JSON (and where), or valid
+  // JSON that needs the exact number handling of the on-demand walk, or not representable.
+  transcode_result slow_path(std::string_view json, simdjson::error_code dom_error, byte_buffer& out) {
+    detail::neutralized found;
+    const simdjson::error_code validity = validate_copy(json, found);
+    if (validity == simdjson::DEPTH_ERROR) {
+      return {transcode_error::too_deep, 0, reason_token(transcode_error::too_deep)};
+    }
+    if (validity != simdjson::SUCCESS) {
+      const detail::ondemand_outcome located = walk_slow(json);
+      reset();
+      std::size_t offset = located.offset > 0 ? located.offset - 1 : 0;
+      if (located.error != transcode_error::invalid_json) offset = json.size();
+      const simdjson::error_code why =
+          located.json_error != simdjson::SUCCESS ? located.json_error : validity;
+      return {transcode_error::invalid_json, std::min(offset, json.size()),
+              simdjson::error_message(why)};
+    }
+    if (dom_error == simdjson::DEPTH_ERROR) {
+      return {transcode_error::too_deep, 0, reason_token(transcode_error::too_deep)};
+    }
+    // Valid JSON from here on, so whatever the walk refuses is not representable.
+    const detail::ondemand_outcome walked = walk_slow(json);
+    if (walked.error == transcode_error::ok) {
       assemble(out);
       return {};
     }
-    if (first.error != transcode_error::invalid_json) {
-      return {first.error, 0, reason_token(first.error)};
-    }
-    const std::size_t offset =
-        std::min(first.offset > 0 ? first.offset - 1 : 0, json.size());
-    // Lone surrogates are valid JSON to JSON.parse and json.loads: tell them apart by walking a
-    // copy in which they are neutralized.
-    std::string copy(json);
-    if (detail::neutralize_lone_surrogates(copy) > 0) {
-      const detail::ondemand_outcome second = walk_slow(copy);
-      reset();
-      if (second.error != transcode_error::invalid_json) {
-        return {transcode_error::lone_surrogate, 0, "lone surrogate escape"};
-      }
-    }
     reset();
-    return {transcode_error::invalid_json, offset, simdjson::error_message(first.json_error)};
+    if (walked.error == transcode_error::invalid_json && found.lone_surrogates > 0) {
+      return {transcode_error::lone_surrogate, 0, "lone surrogate escape"};
+    }
+    if (walked.error == transcode_error::invalid_json) {
+      return {transcode_error::invalid_json, 0, simdjson::error_message(walked.json_error)};
+    }
+    return {walked.error, 0, reason_token(walked.error)};
   }
+
+  // Deeper than this, a text is called too deep without proving it is JSON (bounds memory).
+  static constexpr std::size_t max_validation_depth = std::size_t{1} << 20;
 };
 
 transcoder::transcoder(transcode_options options) : impl_(std::make_unique<impl>()) {
@@ -101,18 +139,10 @@ transcode_result transcoder::transcode(std::string_view json, byte_buffer& out,
   m.stats = {};
   m.stats.json_bytes = json.size();
 
-  const std::uint8_t* input = reinterpret_cast<const std::uint8_t*>(json.data());
-  if (!padding_available) {
-    m.padded.clear();
-    std::uint8_t* p = m.padded.ensure(json.size() + simdjson::SIMDJSON_PADDING);
-    if (!json.empty()) std::memcpy(p, json.data(), json.size());
-    std::memset(p + json.size(), 0, simdjson::SIMDJSON_PADDING);
-    input = p;
-  }
-
+  const std::uint8_t* input = m.padded_input(json, padding_available);
   simdjson::dom::element root;
-  if (m.dom.parse(input, json.size(), false).get(root) != simdjson::SUCCESS) {
-    transcode_result r = m.slow_path(json, out);
+  if (auto e = m.dom.parse(input, json.size(), false).get(root); e != simdjson::SUCCESS) {
+    transcode_result r = m.slow_path(json, e, out);
     if (!r.ok()) out.clear();
     return r;
   }
@@ -122,6 +152,52 @@ transcode_result transcoder::transcode(std::string_view json, byte_buffer& out,
     return {err, 0, reason_token(err)};
   }
   m.assemble(out);
+  return {};
+}
+
+std::size_t transcoder::message_bound(std::size_t json_bytes) noexcept {
+  // Per byte of JSON, at most 4.5 bytes of value (a root integer "10" -> 9 bytes) and one byte of
+  // key table (a key "k": -> 2 bytes, fillers are rarer than one per 768 bytes).
+  return header_size + 6 * json_bytes + 64;
+}
+
+transcode_result transcoder::transcode_sliced(std::string_view json, byte_buffer& out,
+                                              std::size_t slice_bytes, slice_sink& sink,
+                                              bool padding_available) {
+  impl& m = *impl_;
+  out.clear();
+  m.reset();
+  m.stats = {};
+  m.stats.json_bytes = json.size();
+  if (slice_bytes == 0) return transcode(json, out, padding_available);
+
+  const std::uint8_t* input = m.padded_input(json, padding_available);
+  simdjson::dom::element root;
+  if (auto e = m.dom.parse(input, json.size(), false).get(root); e != simdjson::SUCCESS) {
+    transcode_result r = m.slow_path(json, e, out);
+    if (!r.ok()) out.clear();
+    return r;
+  }
+  if (const transcode_error err = detail::collect_keys_dom(root, m.keys);
+      err != transcode_error::ok) {
+    m.reset();
+    return {err, 0, reason_token(err)};
+  }
+  // Reserved once: slices already handed out point into this storage.
+  out.reserve(message_bound(json.size()));
+  m.keys.write_header(out);
+  m.stats.table_entries = m.keys.entries();
+  m.stats.table_bytes = out.size();
+  detail::walk_context ctx{m.keys, detail::body_writer(out), m.options};
+  detail::slice_hook hook{out, sink, slice_bytes, slice_bytes};
+  if (const transcode_error err = detail::walk_dom_sliced(root, ctx, hook);
+      err != transcode_error::ok) {
+    m.reset();
+    out.clear();
+    return {err, 0, reason_token(err)};
+  }
+  hook.poll();
+  m.stats.bfast_bytes = out.size();
   return {};
 }
 

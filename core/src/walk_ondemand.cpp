@@ -1,3 +1,4 @@
+#include <charconv>
 #include <cstdlib>
 #include <string>
 
@@ -115,9 +116,11 @@ class ondemand_walker {
       }
       return transcode_error::ok;
     }
-    double d;
-    if (v.get_double().get(d) != simdjson::SUCCESS) {
-      // Out of double range (1e400): the parsers make it an infinity, and so does strtod.
+    // Parsed from the token: correctly rounded for any mantissa length, and an overflow (1e400)
+    // becomes the infinity that JSON parsers make of it.
+    double d = 0;
+    const auto parsed = std::from_chars(token.data(), token.data() + token.size(), d);
+    if (parsed.ec == std::errc::result_out_of_range) {
       const std::string copy(token);
       d = std::strtod(copy.c_str(), nullptr);
     }

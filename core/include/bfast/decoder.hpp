@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "bfast/format.hpp"
 #include "bfast/status.hpp"
@@ -33,11 +34,17 @@ decode_result validate_message(std::span<const std::uint8_t> message,
 
 enum class message_layout : std::uint8_t { uncompressed, lz4_single, lz4_parallel };
 
+struct lz4_chunk_info {
+  std::size_t wire_bytes = 0;     // L: the chunk's size prefix and block
+  std::size_t message_bytes = 0;  // the slice of the message it holds
+};
+
 struct message_info {
   message_layout layout = message_layout::uncompressed;
   std::size_t wire_bytes = 0;        // as given
   std::size_t message_bytes = 0;     // uncompressed message
   std::size_t chunks = 0;            // parallel layout only
+  std::vector<lz4_chunk_info> chunk_list;  // parallel layout only, in order
   std::size_t table_entries = 0;
   std::size_t table_fillers = 0;     // empty entries at indices whose low byte is 0x7F
   std::size_t table_bytes = 0;       // header + table

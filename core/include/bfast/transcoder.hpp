@@ -25,6 +25,16 @@ struct transcode_stats {
   std::size_t table_bytes = 0;    // header + table, i.e. where the root value starts
 };
 
+// Told about consecutive, final slices of a message while the transcoder is still writing it.
+class slice_sink {
+ public:
+  // Bytes [begin, end) of the output buffer will not change any more.
+  virtual void on_slice(std::size_t begin, std::size_t end) = 0;
+
+ protected:
+  ~slice_sink() = default;
+};
+
 class transcoder {
  public:
   explicit transcoder(transcode_options options = {});
@@ -39,6 +49,19 @@ class transcoder {
   // scratch buffer unless `padding_available` says at least 64 readable bytes follow it.
   transcode_result transcode(std::string_view json, byte_buffer& out,
                              bool padding_available = false);
+
+  // Keys-first mode, for compressing while transcoding: a first pass collects the key table, then
+  // the header, the table and the root value are written straight into `out`, and
+  // sink.on_slice(k * slice_bytes, (k + 1) * slice_bytes) is called as soon as each full slice is
+  // final. `out`'s storage is reserved up front (message_bound) and does not move until the call
+  // returns. The bytes are the same as transcode() writes. Documents the fast path refuses are
+  // transcoded without calling the sink. On failure `out` is empty.
+  transcode_result transcode_sliced(std::string_view json, byte_buffer& out,
+                                    std::size_t slice_bytes, slice_sink& sink,
+                                    bool padding_available = false);
+
+  // No message transcoded from `json_bytes` bytes of JSON is larger than this.
+  [[nodiscard]] static std::size_t message_bound(std::size_t json_bytes) noexcept;
 
   [[nodiscard]] const transcode_stats& last_stats() const noexcept;
   [[nodiscard]] const transcode_options& options() const noexcept;

@@ -1,0 +1,92 @@
+// The proxy's configuration: defaults, then a JSON file, then BFAST_PROXY_* environment
+// variables, then command-line flags (each beats the one before). Errors name the field.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bfast/config/cidr.hpp"
+
+namespace bfast::config {
+
+enum class compress_mode : std::uint8_t { automatic, always, never };
+[[nodiscard]] std::string_view to_string(compress_mode m) noexcept;
+
+struct route_rule {
+  std::string prefix = "/";
+  bool enabled = true;
+  std::uint64_t max_body_bytes = 64ull << 20;
+  compress_mode compress = compress_mode::automatic;
+  bool pack_floats = false;
+};
+
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const;
+};
+
+struct proxy_config {
+  endpoint listen{"127.0.0.1", 8080};
+  endpoint admin_listen{"127.0.0.1", 9901};
+  std::string upstream = "http://127.0.0.1:8000";
+  endpoint upstream_endpoint{"127.0.0.1", 8000};  // parsed from `upstream`
+  unsigned threads = 0;            // I/O threads; 0 = one per core
+  unsigned transform_threads = 0;  // transcoding threads; 0 = one per core
+  bool access_log = true;
+  bool demo = false;
+  endpoint demo_listen{"127.0.0.1", 0};
+
+  // Deadlines, in milliseconds.
+  std::uint32_t client_header_timeout_ms = 10'000;
+  std::uint32_t keepalive_idle_timeout_ms = 60'000;
+  std::uint32_t client_body_idle_timeout_ms = 30'000;
+  std::uint32_t client_write_timeout_ms = 30'000;
+  std::uint32_t upstream_connect_timeout_ms = 2'000;
+  std::uint32_t upstream_header_timeout_ms = 30'000;
+  std::uint32_t upstream_body_idle_timeout_ms = 30'000;
+  std::uint32_t upstream_pool_idle_timeout_ms = 30'000;
+  std::uint32_t drain_delay_ms = 5'000;
+  std::uint32_t shutdown_timeout_ms = 30'000;
+
+  // Limits.
+  std::uint32_t max_header_bytes = 60 * 1024;
+  std::uint64_t max_request_body_bytes = 16ull << 20;
+  std::uint32_t max_connections = 10'000;
+  std::uint64_t transform_memory_budget_bytes = 512ull << 20;
+  std::uint32_t upstream_pool_max_idle = 64;  // idle upstream connections kept per I/O thread
+
+  // Adaptivity.
+  std::vector<std::string> trusted_proxies;  // CIDRs whose RTT header and X-Forwarded-* count
+  std::vector<cidr> trusted_ranges;          // parsed from trusted_proxies
+  std::string client_rtt_header;             // e.g. "X-Client-RTT"; empty = not used
+
+  std::vector<route_rule> routes{route_rule{}};
+
+  // The rule with the longest prefix that matches the path (the target without its query).
+  [[nodiscard]] const route_rule& route_for(std::string_view target) const;
+};
+
+struct load_result {
+  proxy_config config;
+  std::vector<std::string> errors;  // empty when the configuration is valid
+  bool check_only = false;          // --check-config
+  bool show_help = false;           // --help
+};
+
+using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// args excludes the program name. env defaults to the process environment.
+[[nodiscard]] load_result load(std::span<const std::string_view> args, const env_lookup& env = {});
+
+// Loads only a JSON document (for tests and for --check-config of a file alone).
+[[nodiscard]] load_result load_json_text(std::string_view json_text);
+
+[[nodiscard]] std::string usage();
+[[nodiscard]] std::optional<endpoint> parse_endpoint(std::string_view host_port);
+
+}  // namespace bfast::config

@@ -1,0 +1,468 @@
+#include "bfast/config/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace bfast::config {
+namespace {
+
+using json = nlohmann::json;
+
+// A setting reads its value from text, so that the file, the environment and flags share one
+// parser. Returns an error message, or nothing.
+using apply_fn = std::function<std::optional<std::string>(proxy_config&, std::string_view)>;
+
+enum class kind { string, uint, boolean, list };
+
+struct setting {
+  std::string_view key;  // JSON key; the env var is BFAST_PROXY_<KEY>, the flag --<key with ->
+  kind type;
+  std::string_view help;
+  apply_fn apply;
+};
+
+template <class T>
+std::optional<std::string> parse_uint(std::string_view text, T& out, std::uint64_t min,
+                                      std::uint64_t max) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+    return "expected an unsigned integer, got \"" + std::string(text) + "\"";
+  if (v < min || v > max)
+    return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+  out = static_cast<T>(v);
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(std::string_view text, bool& out) {
+  if (text == "true" || text == "1" || text == "on" || text == "yes") out = true;
+  else if (text == "false" || text == "0" || text == "off" || text == "no") out = false;
+  else return "expected true or false, got \"" + std::string(text) + "\"";
+  return std::nullopt;
+}
+
+template <class T>
+setting uint_setting(std::string_view key, T proxy_config::*member, std::uint64_t min,
+                     std::uint64_t max, std::string_view help) {
+  return {key, kind::uint, help, [member, min, max](proxy_config& c, std::string_view t) {
+            return parse_uint(t, c.*member, min, max);
+          }};
+}
+
+setting bool_setting(std::string_view key, bool proxy_config::*member, std::string_view help) {
+  return {key, kind::boolean, help,
+          [member](proxy_config& c, std::string_view t) { return parse_bool(t, c.*member); }};
+}
+
+setting endpoint_setting(std::string_view key, endpoint proxy_config::*member,
+                         std::string_view help) {
+  return {key, kind::string, help,
+          [member](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+            const auto e = parse_endpoint(t);
+            if (!e) return "expected HOST:PORT, got \"" + std::string(t) + "\"";
+            c.*member = *e;
+            return std::nullopt;
+          }};
+}
+
+constexpr std::uint64_t ms_max = 24ull * 3600 * 1000;
+
+const std::vector<setting>& settings() {
+  static const std::vector<setting> table{
+      endpoint_setting("listen", &proxy_config::listen, "data listener, HOST:PORT"),
+      endpoint_setting("admin_listen", &proxy_config::admin_listen,
+                       "admin listener (/healthz, /readyz, /metrics), HOST:PORT"),
+      {"upstream", kind::string, "upstream origin, http://HOST:PORT",
+       [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+         constexpr std::string_view scheme = "http://";
+         std::string_view rest = t;
+         if (!rest.starts_with(scheme))
+           return "expected http://HOST:PORT, got \"" + std::string(t) + "\"";
+         rest.remove_prefix(scheme.size());
+         if (rest.ends_with('/')) rest.remove_suffix(1);
+         const auto e = parse_endpoint(rest);
+         if (!e) return "expected http://HOST:PORT, got \"" + std::string(t) + "\"";
+         c.upstream = std::string(t);
+         c.upstream_endpoint = *e;
+         return std::nullopt;
+       }},
+      uint_setting("threads", &proxy_config::threads, 0, 256, "I/O threads, 0 = one per core"),
+      uint_setting("transform_threads", &proxy_config::transform_threads, 0, 256,
+                   "transcoding threads, 0 = one per core"),
+      bool_setting("access_log", &proxy_config::access_log, "JSON access log line per request"),
+      bool_setting("demo", &proxy_config::demo, "start the built-in demo API and proxy to it"),
+      endpoint_setting("demo_listen", &proxy_config::demo_listen, "demo API listener"),
+      uint_setting("client_header_timeout_ms", &proxy_config::client_header_timeout_ms, 1, ms_max,
+                   "time to receive a request's header"),
+      uint_setting("keepalive_idle_timeout_ms", &proxy_config::keepalive_idle_timeout_ms, 1,
+                   ms_max, "idle time allowed between requests on a kept-alive connection"),
+      uint_setting("client_body_idle_timeout_ms", &proxy_config::client_body_idle_timeout_ms, 1,
+                   ms_max, "idle time allowed while receiving a request body"),
+      uint_setting("client_write_timeout_ms", &proxy_config::client_write_timeout_ms, 1, ms_max,
+                   "time allowed for each write to the client"),
+      uint_setting("upstream_connect_timeout_ms", &proxy_config::upstream_connect_timeout_ms, 1,
+                   ms_max, "upstream connect"),
+      uint_setting("upstream_header_timeout_ms", &proxy_config::upstream_header_timeout_ms, 1,
+                   ms_max, "from request sent to upstream response header received"),
+      uint_setting("upstream_body_idle_timeout_ms", &proxy_config::upstream_body_idle_timeout_ms,
+                   1, ms_max, "idle time allowed while receiving an upstream body"),
+      uint_setting("upstream_pool_idle_timeout_ms", &proxy_config::upstream_pool_idle_timeout_ms,
+                   1, ms_max, "how long an idle upstream connection is kept for reuse"),
+      uint_setting("drain_delay_ms", &proxy_config::drain_delay_ms, 0, ms_max,
+                   "on SIGTERM, time /readyz reports 503 before the listener closes"),
+      uint_setting("shutdown_timeout_ms", &proxy_config::shutdown_timeout_ms, 1, ms_max,
+                   "on SIGTERM, time allowed for requests in flight after the listener closes"),
+      uint_setting("max_header_bytes", &proxy_config::max_header_bytes, 1024, 1u << 20,
+                   "request header size limit (431 past it)"),
+      uint_setting("max_request_body_bytes", &proxy_config::max_request_body_bytes, 0,
+                   std::uint64_t{1} << 40, "request body limit (413 past it)"),
+      uint_setting("max_connections", &proxy_config::max_connections, 1, 1'000'000,
+                   "client connections open at once"),
+      uint_setting("transform_memory_budget_bytes",
+                   &proxy_config::transform_memory_budget_bytes, 1, std::uint64_t{1} << 40,
+                   "memory for transforms in flight; past it responses pass through (overloaded)"),
+      uint_setting("upstream_pool_max_idle", &proxy_config::upstream_pool_max_idle, 0, 100'000,
+                   "idle upstream connections kept per I/O thread"),
+      {"trusted_proxies", kind::list, "CIDRs whose RTT header and X-Forwarded-* are believed",
+       [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+         std::vector<std::string> items;
+         std::vector<cidr> ranges;
+         std::size_t start = 0;
+         while (start <= t.size()) {
+           auto comma = t.find(',', start);
+           if (comma == std::string_view::npos) comma = t.size();
+           std::string_view item = t.substr(start, comma - start);
+           while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+           while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+           if (!item.empty()) {
+             const auto r = cidr::parse(item);
+             if (!r) return "\"" + std::string(item) + "\" is not an address or CIDR range";
+             items.emplace_back(item);
+             ranges.push_back(*r);
+           }
+           start = comma + 1;
+         }
+         c.trusted_proxies = std::move(items);
+         c.trusted_ranges = std::move(ranges);
+         return std::nullopt;
+       }},
+      {"client_rtt_header", kind::string,
+       "header a trusted ingress sets to the client's RTT in ms (empty: off)",
+       [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+         c.client_rtt_header = std::string(t);
+         return std::nullopt;
+       }},
+  };
+  return table;
+}
+
+std::string env_name(std::string_view key) {
+  std::string s = "BFAST_PROXY_";
+  for (char ch : key) s += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  return s;
+}
+
+std::string flag_name(std::string_view key) {
+  std::string s = "--";
+  for (char ch : key) s += ch == '_' ? '-' : ch;
+  return s;
+}
+
+const setting* find_setting(std::string_view key) {
+  for (const setting& s : settings())
+    if (s.key == key) return &s;
+  return nullptr;
+}
+
+// A JSON scalar (or array of strings, for lists) as the text the setting parses.
+std::optional<std::string> json_as_text(const json& v, kind type, std::string& error) {
+  switch (type) {
+    case kind::string:
+      if (v.is_string()) return v.get<std::string>();
+      error = "expected a string";
+      return std::nullopt;
+    case kind::uint:
+      if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+      error = "expected an unsigned integer";
+      return std::nullopt;
+    case kind::boolean:
+      if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+      error = "expected true or false";
+      return std::nullopt;
+    case kind::list: {
+      if (!v.is_array()) {
+        error = "expected an array of strings";
+        return std::nullopt;
+      }
+      std::string joined;
+      for (const json& item : v) {
+        if (!item.is_string() || item.get<std::string>().find(',') != std::string::npos) {
+          error = "expected an array of strings";
+          return std::nullopt;
+        }
+        if (!joined.empty()) joined += ',';
+        joined += item.get<std::string>();
+      }
+      return joined;
+    }
+  }
+  return std::nullopt;
+}
+
+void load_routes(const json& v, proxy_config& c, std::vector<std::string>& errors) {
+  if (!v.is_array()) {
+    errors.push_back("routes: expected an array of route objects");
+    return;
+  }
+  std::vector<route_rule> routes;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::string where = "routes[" + std::to_string(i) + "]";
+    const json& r = v[i];
+    if (!r.is_object()) {
+      errors.push_back(where + ": expected an object");
+      continue;
+    }
+    route_rule rule;
+    for (auto it = r.begin(); it != r.end(); ++it) {
+      const std::string field = where + "." + it.key();
+      const json& x = it.value();
+      if (it.key() == "prefix") {
+        if (!x.is_string() || x.get<std::string>().empty() || x.get<std::string>()[0] != '/')
+          errors.push_back(field + ": expected a path prefix starting with /");
+        else
+          rule.prefix = x.get<std::string>();
+      } else if (it.key() == "enabled") {
+        if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
+        else rule.enabled = x.get<bool>();
+      } else if (it.key() == "pack_floats") {
+        if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
+        else rule.pack_floats = x.get<bool>();
+      } else if (it.key() == "max_body_bytes") {
+        if (!x.is_number_unsigned() || x.get<std::uint64_t>() == 0 ||
+            x.get<std::uint64_t>() > (std::uint64_t{4} << 30))
+          errors.push_back(field + ": expected an unsigned integer between 1 and 4294967296");
+        else
+          rule.max_body_bytes = x.get<std::uint64_t>();
+      } else if (it.key() == "compress") {
+        const std::string m = x.is_string() ? x.get<std::string>() : "";
+        if (m == "auto") rule.compress = compress_mode::automatic;
+        else if (m == "always") rule.compress = compress_mode::always;
+        else if (m == "never") rule.compress = compress_mode::never;
+        else errors.push_back(field + ": expected \"auto\", \"always\" or \"never\"");
+      } else {
+        errors.push_back(field + ": unknown field");
+      }
+    }
+    if (!r.contains("prefix")) errors.push_back(where + ".prefix: required");
+    routes.push_back(std::move(rule));
+  }
+  c.routes = std::move(routes);
+}
+
+void load_json(std::string_view text, std::string_view origin, proxy_config& c,
+               std::vector<std::string>& errors) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (doc.is_discarded()) {
+    errors.push_back(std::string(origin) + ": not valid JSON");
+    return;
+  }
+  if (!doc.is_object()) {
+    errors.push_back(std::string(origin) + ": expected a JSON object");
+    return;
+  }
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.key() == "routes") {
+      load_routes(it.value(), c, errors);
+      continue;
+    }
+    const setting* s = find_setting(it.key());
+    if (!s) {
+      errors.push_back(it.key() + ": unknown field (in " + std::string(origin) + ")");
+      continue;
+    }
+    std::string error;
+    const auto text_value = json_as_text(it.value(), s->type, error);
+    if (!text_value) {
+      errors.push_back(it.key() + ": " + error + " (in " + std::string(origin) + ")");
+      continue;
+    }
+    if (auto e = s->apply(c, *text_value))
+      errors.push_back(it.key() + ": " + *e + " (in " + std::string(origin) + ")");
+  }
+}
+
+void validate(proxy_config& c, std::vector<std::string>& errors) {
+  if (c.routes.empty()) errors.push_back("routes: at least one route is required");
+  for (std::size_t i = 0; i < c.routes.size(); ++i)
+    for (std::size_t j = i + 1; j < c.routes.size(); ++j)
+      if (c.routes[i].prefix == c.routes[j].prefix)
+        errors.push_back("routes[" + std::to_string(j) + "].prefix: duplicate of routes[" +
+                         std::to_string(i) + "]");
+  if (!c.demo && c.listen.port != 0 && c.listen.port == c.admin_listen.port &&
+      c.listen.host == c.admin_listen.host)
+    errors.push_back("admin_listen: must differ from listen");
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string_view to_string(compress_mode m) noexcept {
+  switch (m) {
+    case compress_mode::automatic: return "auto";
+    case compress_mode::always: return "always";
+    case compress_mode::never: return "never";
+  }
+  return "auto";
+}
+
+std::string endpoint::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::optional<endpoint> parse_endpoint(std::string_view text) {
+  std::string_view host, port;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;
+  }
+  if (host.empty()) return std::nullopt;
+  endpoint e;
+  e.host = std::string(host);
+  if (parse_uint(port, e.port, 0, 65535)) return std::nullopt;
+  return e;
+}
+
+const route_rule& proxy_config::route_for(std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const route_rule* best = nullptr;
+  for (const route_rule& r : routes)
+    if (path.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
+  static const route_rule disabled{"/", false};
+  return best ? *best : disabled;
+}
+
+load_result load_json_text(std::string_view json_text) {
+  load_result r;
+  load_json(json_text, "config", r.config, r.errors);
+  if (r.errors.empty()) validate(r.config, r.errors);
+  return r;
+}
+
+load_result load(std::span<const std::string_view> args, const env_lookup& env_in) {
+  load_result r;
+  const env_lookup env = env_in ? env_in : [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+
+  // Flags are collected first: --config names the file, and flags are applied last.
+  struct flag_value {
+    const setting* s;
+    std::string text;
+    std::string name;
+  };
+  std::vector<flag_value> flags;
+  std::optional<std::string> config_path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = std::string(a.substr(eq + 1));
+      a = a.substr(0, eq);
+    }
+    if (a == "--help" || a == "-h") {
+      r.show_help = true;
+      continue;
+    }
+    if (a == "--check-config") {
+      r.check_only = true;
+      continue;
+    }
+    auto take_value = [&]() -> std::optional<std::string> {
+      if (inline_value) return inline_value;
+      if (i + 1 < args.size()) return std::string(args[++i]);
+      return std::nullopt;
+    };
+    if (a == "--config") {
+      config_path = take_value();
+      if (!config_path) r.errors.push_back("--config: needs a file name");
+      continue;
+    }
+    const setting* found = nullptr;
+    for (const setting& s : settings())
+      if (flag_name(s.key) == a) found = &s;
+    if (!found) {
+      r.errors.push_back(std::string(a) + ": unknown option (see --help)");
+      continue;
+    }
+    std::optional<std::string> value;
+    if (found->type == kind::boolean && !inline_value) value = "true";  // a bare --demo
+    else value = take_value();
+    if (!value) {
+      r.errors.push_back(std::string(a) + ": needs a value");
+      continue;
+    }
+    flags.push_back({found, *value, std::string(a)});
+  }
+
+  if (!config_path) config_path = env("BFAST_PROXY_CONFIG");
+  if (config_path && !config_path->empty()) {
+    const auto text = read_file(*config_path);
+    if (!text) r.errors.push_back("config: cannot read " + *config_path);
+    else load_json(*text, *config_path, r.config, r.errors);
+  }
+  for (const setting& s : settings()) {
+    const std::string name = env_name(s.key);
+    if (const auto v = env(name)) {
+      if (auto e = s.apply(r.config, *v))
+        r.errors.push_back(std::string(s.key) + ": " + *e + " (from " + name + ")");
+    }
+  }
+  for (const flag_value& f : flags) {
+    if (auto e = f.s->apply(r.config, f.text))
+      r.errors.push_back(std::string(f.s->key) + ": " + *e + " (from " + f.name + ")");
+  }
+  if (r.errors.empty()) validate(r.config, r.errors);
+  return r;
+}
+
+std::string usage() {
+  std::string u =
+      "usage: bfast-proxy --listen HOST:PORT --upstream http://HOST:PORT --admin-listen HOST:PORT\n"
+      "                   [--config FILE] [--threads N] [--demo] [--check-config] [option...]\n\n"
+      "Each option can also be set in the JSON config file (key as below) or in the environment\n"
+      "(BFAST_PROXY_<KEY>). Flags beat the environment, which beats the file.\n\n";
+  for (const setting& s : settings()) {
+    u += "  " + flag_name(s.key);
+    u += std::string(s.key.size() + 2 < 34 ? 34 - s.key.size() - 2 : 1, ' ');
+    u += std::string(s.help) + "\n";
+  }
+  u += "  --config FILE                    JSON config file (BFAST_PROXY_CONFIG); routes only there\n";
+  u += "  --check-config                   validate the configuration and exit\n";
+  return u;
+}
+
+}  // namespace bfast::config

@@ -1,0 +1,70 @@
+// Whether a response is transformed, and why not when it is not. Decided on the headers first
+// (the body is only buffered for candidates) and finished once the body is known.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+
+#include "bfast/status.hpp"
+
+namespace bfast::filter {
+
+namespace http = boost::beast::http;
+
+// Every branch of the decision has a reason; each one is a metrics counter and appears in the
+// BFast-Status header as its token.
+enum class reason : std::uint8_t {
+  transcoded,
+  not_acceptable,   // the client did not ask for B-FAST
+  route_disabled,   // the route's rule turns the transform off
+  status,           // not a 200
+  not_json,         // neither application/json nor +json (SSE, NDJSON, HTML, ...)
+  no_transform,     // Cache-Control: no-transform
+  encoded,          // a Content-Encoding other than identity
+  too_large,        // beyond the route's size limit, or beyond the format's sizes
+  overloaded,       // the memory budget for transforms in flight is spent
+  invalid_json,
+  key_too_long,
+  too_many_keys,
+  too_deep,
+  lone_surrogate,
+  proto_key,
+  count_,
+};
+
+inline constexpr std::size_t reason_count = static_cast<std::size_t>(reason::count_);
+
+[[nodiscard]] std::string_view reason_token(reason r) noexcept;
+[[nodiscard]] reason reason_from(transcode_error e) noexcept;
+
+// What the session knows about the exchange before the response arrives.
+struct exchange_facts {
+  bool negotiated = false;          // the client prefers B-FAST (accept_prefers_bfast)
+  bool route_enabled = true;
+  std::uint64_t size_limit = 64ull << 20;
+};
+
+struct header_decision {
+  bool transform = false;       // buffer the body and try to transcode it
+  reason why = reason::transcoded;
+  bool vary_accept = false;     // the body was eligible, so the response varies with Accept
+  bool status_header = false;   // the response carries BFast-Status
+};
+
+// The media type of a Content-Type value, lower case, without parameters.
+[[nodiscard]] std::string media_type_of(std::string_view content_type);
+[[nodiscard]] bool is_json_media_type(std::string_view media_type) noexcept;
+
+[[nodiscard]] header_decision decide_on_headers(unsigned status, const http::fields& response,
+                                                const exchange_facts& facts);
+
+// BFast-Status values.
+[[nodiscard]] std::string format_passthrough_status(reason why);
+[[nodiscard]] std::string format_transcoded_status(std::string_view compress, std::size_t in,
+                                                   std::size_t out, std::string_view policy_reason);
+
+}  // namespace bfast::filter

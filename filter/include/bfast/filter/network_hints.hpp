@@ -1,0 +1,33 @@
+// What the request says about the client's network: Client Hints (RFC 8942 and the Network
+// Information hints) and a trusted ingress's RTT header. The socket's TCP_INFO is read by the
+// server, which owns the socket; this is the part that needs only headers.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+
+namespace bfast::filter {
+
+namespace http = boost::beast::http;
+
+enum class rtt_source : std::uint8_t { none, tcp_info, ingress_header, client_hint };
+
+[[nodiscard]] std::string_view rtt_source_token(rtt_source s) noexcept;
+
+struct client_network {
+  std::optional<std::uint32_t> rtt_ms;
+  rtt_source rtt_from = rtt_source::none;
+  std::optional<std::uint64_t> downlink_kbps;  // from Downlink (Mbps) or TCP_INFO delivery rate
+  std::optional<std::uint32_t> ect_rtt_ms;     // the RTT ECT implies: slow-2g 2000, 2g 1400, ...
+  bool save_data = false;
+};
+
+// RTT (ms), Downlink (Mbps, decimal), ECT and Save-Data ("on").
+[[nodiscard]] client_network read_client_hints(const http::fields& fields);
+
+// The ingress RTT header's value: milliseconds as a decimal number ("12", "12.5", "12ms").
+[[nodiscard]] std::optional<std::uint32_t> parse_rtt_ms(std::string_view value);
+
+}  // namespace bfast::filter

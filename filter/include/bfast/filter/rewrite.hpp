@@ -1,0 +1,61 @@
+// How the proxy rewrites headers on the way up (client -> upstream) and back down.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/fields.hpp>
+
+#include "bfast/filter/decision.hpp"
+
+namespace bfast::filter {
+
+namespace http = boost::beast::http;
+
+inline constexpr std::string_view status_header_name = "BFast-Status";
+inline constexpr std::string_view accept_ch_value = "RTT, Downlink, ECT, Save-Data";
+
+struct forward_info {
+  std::string client_address;   // the peer of the client connection
+  std::string proto = "http";   // the scheme the client used
+  bool peer_trusted = false;    // the peer is a configured ingress: keep its X-Forwarded-*
+  bool negotiated = false;      // B-FAST was negotiated for this exchange
+};
+
+// Turns a client request's fields into the upstream request's fields: hop-by-hop headers and
+// Expect go (the proxy answers 100-continue itself), X-Forwarded-* are set, and when B-FAST was
+// negotiated the upstream is asked for identity-encoded application/json, with If-None-Match
+// mapped back to the upstream's validators.
+void rewrite_request_for_upstream(http::fields& fields, const forward_info& info);
+
+// Adds `token` to Vary unless it is there already (or Vary is "*").
+void add_vary(http::fields& fields, std::string_view token);
+
+// Per-variant ETags: "abc" or W/"abc" from the upstream becomes W/"abc-bfast".
+[[nodiscard]] std::optional<std::string> variant_etag(std::string_view upstream_etag);
+// The inverse, for If-None-Match: W/"abc-bfast" becomes "abc"; anything else gives nullopt.
+[[nodiscard]] std::optional<std::string> upstream_etag_of(std::string_view variant);
+// If-None-Match for the upstream when the client negotiated B-FAST: variant tags are mapped
+// back, "*" stays, tags of other representations are dropped (they cannot match the variant).
+// nullopt when nothing is left.
+[[nodiscard]] std::optional<std::string> map_if_none_match(std::string_view value);
+
+// Headers of a passthrough response: hop-by-hop headers go; Vary and BFast-Status as decided.
+void rewrite_passthrough_response(http::fields& fields, const header_decision& d, reason why);
+
+struct transformed_body {
+  std::size_t json_bytes = 0;
+  std::size_t body_bytes = 0;           // what goes on the wire, after any encoding
+  std::string_view compress = "none";   // none | lz4 | lz4-parallel (inside B-FAST)
+  std::string_view content_encoding;    // empty, gzip or zstd (over B-FAST)
+  std::string_view policy_reason;
+};
+
+// Headers of a transformed response.
+void rewrite_transformed_response(http::fields& fields, const transformed_body& body);
+
+// A 304 from the upstream for a request whose If-None-Match was mapped: it describes the variant.
+void rewrite_not_modified_for_variant(http::fields& fields);
+
+}  // namespace bfast::filter

@@ -1,0 +1,112 @@
+#include "bfast/filter/decision.hpp"
+
+#include <charconv>
+
+#include "bfast/filter/headers.hpp"
+
+namespace bfast::filter {
+namespace {
+
+constexpr std::array<std::string_view, reason_count> reason_tokens{
+    "transcoded", "not_acceptable", "route_disabled", "status",        "not_json",
+    "no_transform", "encoded",      "too_large",      "overloaded",    "invalid_json",
+    "key_too_long", "too_many_keys", "too_deep",      "lone_surrogate", "proto_key",
+};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string_view reason_token(reason r) noexcept {
+  const auto i = static_cast<std::size_t>(r);
+  return i < reason_tokens.size() ? reason_tokens[i] : "unknown";
+}
+
+reason reason_from(transcode_error e) noexcept {
+  switch (e) {
+    case transcode_error::ok: return reason::transcoded;
+    case transcode_error::invalid_json: return reason::invalid_json;
+    case transcode_error::key_too_long: return reason::key_too_long;
+    case transcode_error::too_many_keys: return reason::too_many_keys;
+    case transcode_error::too_deep: return reason::too_deep;
+    case transcode_error::lone_surrogate: return reason::lone_surrogate;
+    case transcode_error::proto_key: return reason::proto_key;
+    case transcode_error::too_large: return reason::too_large;
+  }
+  return reason::invalid_json;
+}
+
+std::string media_type_of(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  std::string out(trim(content_type.substr(0, semi)));
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool is_json_media_type(std::string_view media_type) noexcept {
+  if (media_type == "application/json") return true;
+  // Structured syntax suffix (RFC 6839): application/problem+json, application/vnd.x+json.
+  const auto slash = media_type.find('/');
+  return slash != std::string_view::npos && media_type.size() > slash + 6 &&
+         media_type.substr(0, slash) == "application" && media_type.ends_with("+json");
+}
+
+header_decision decide_on_headers(unsigned status, const http::fields& response,
+                                  const exchange_facts& facts) {
+  header_decision d;
+  d.status_header = facts.negotiated;
+  auto pass = [&](reason r) {
+    d.transform = false;
+    d.why = r;
+    return d;
+  };
+  if (!facts.route_enabled) return pass(reason::route_disabled);
+  if (status != 200) return pass(reason::status);
+  if (!is_json_media_type(media_type_of(response[http::field::content_type])))
+    return pass(reason::not_json);
+  const std::string coding = combined_value(response, http::field::content_encoding);
+  if (!trim(coding).empty() && !boost::beast::iequals(trim(coding), "identity"))
+    return pass(reason::encoded);
+  if (list_contains(combined_value(response, http::field::cache_control), "no-transform"))
+    return pass(reason::no_transform);
+
+  // From here on the body is eligible: a B-FAST variant exists for clients that ask.
+  d.vary_accept = true;
+  d.status_header = true;
+  const auto cl = response.find(http::field::content_length);
+  if (cl != response.end()) {
+    std::uint64_t n = 0;
+    const std::string_view v = trim(cl->value());
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc() && p == v.data() + v.size() && n > facts.size_limit)
+      return pass(reason::too_large);
+  }
+  if (!facts.negotiated) return pass(reason::not_acceptable);
+  d.transform = true;
+  d.why = reason::transcoded;
+  return d;
+}
+
+std::string format_passthrough_status(reason why) {
+  std::string s = "passthrough; reason=";
+  s += reason_token(why);
+  return s;
+}
+
+std::string format_transcoded_status(std::string_view compress, std::size_t in, std::size_t out,
+                                     std::string_view policy_reason) {
+  std::string s = "transcoded; compress=";
+  s += compress;
+  s += "; in=" + std::to_string(in);
+  s += "; out=" + std::to_string(out);
+  s += "; reason=";
+  s += policy_reason;
+  return s;
+}
+
+}  // namespace bfast::filter

@@ -1,0 +1,135 @@
+#include "bfast/filter/headers.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <boost/beast/core/string.hpp>
+
+namespace bfast::filter {
+namespace {
+
+constexpr std::array<std::string_view, 9> hop_by_hop_table{
+    "Connection",          "Keep-Alive", "Proxy-Connection", "TE",      "Trailer",
+    "Transfer-Encoding",   "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization",
+};
+
+constexpr std::array<std::string_view, 6> transform_dropped_table{
+    "Accept-Ranges", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest", "Content-Range",
+};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+template <class F>
+void for_each_element(std::string_view value, F&& f) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    const auto end = comma == std::string_view::npos ? value.size() : comma;
+    const auto element = trim(value.substr(start, end - start));
+    if (!element.empty()) f(element);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::span<const std::string_view> hop_by_hop_headers() noexcept { return hop_by_hop_table; }
+
+std::span<const std::string_view> dropped_on_transform_headers() noexcept {
+  return transform_dropped_table;
+}
+
+void strip_hop_by_hop(http::fields& fields) {
+  std::vector<std::string> named;
+  for (auto it = fields.find(http::field::connection); it != fields.end() &&
+                                                       it->name() == http::field::connection;
+       ++it) {
+    for_each_element(it->value(), [&](std::string_view e) { named.emplace_back(e); });
+  }
+  for (const std::string& name : named) fields.erase(name);
+  for (std::string_view name : hop_by_hop_table) fields.erase(name);
+}
+
+std::string combined_value(const http::fields& fields, std::string_view name) {
+  std::string out;
+  auto range = fields.equal_range(name);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (!out.empty()) out += ", ";
+    out += it->value();
+  }
+  return out;
+}
+
+std::string combined_value(const http::fields& fields, http::field name) {
+  return combined_value(fields, http::to_string(name));
+}
+
+bool list_contains(std::string_view value, std::string_view token) {
+  bool found = false;
+  for_each_element(value, [&](std::string_view e) {
+    // Directives may carry arguments: no-cache="Set-Cookie".
+    const auto eq = e.find('=');
+    if (boost::beast::iequals(trim(e.substr(0, eq)), token)) found = true;
+  });
+  return found;
+}
+
+std::string_view framing_error_token(framing_error e) noexcept {
+  switch (e) {
+    case framing_error::none: return "none";
+    case framing_error::content_length_and_transfer_encoding: return "cl_and_te";
+    case framing_error::differing_content_length: return "differing_content_length";
+    case framing_error::bad_content_length: return "bad_content_length";
+    case framing_error::unsupported_transfer_encoding: return "unsupported_transfer_encoding";
+  }
+  return "unknown";
+}
+
+framing_error check_request_framing(const http::fields& fields, unsigned version) {
+  const bool has_te = fields.count(http::field::transfer_encoding) > 0;
+  const bool has_cl = fields.count(http::field::content_length) > 0;
+  if (has_te && has_cl) return framing_error::content_length_and_transfer_encoding;
+  if (has_cl) {
+    // Repeated fields and lists ("5, 5") are allowed only when every value is the same number.
+    std::optional<std::uint64_t> first;
+    bool bad = false, differ = false;
+    auto range = fields.equal_range(http::field::content_length);
+    for (auto it = range.first; it != range.second; ++it) {
+      const std::string_view whole = trim(it->value());
+      if (whole.empty()) bad = true;
+      for_each_element(whole, [&](std::string_view e) {
+        const auto v = parse_decimal(e);
+        if (!v) bad = true;
+        else if (!first) first = v;
+        else if (*first != *v) differ = true;
+      });
+    }
+    if (bad) return framing_error::bad_content_length;
+    if (differ) return framing_error::differing_content_length;
+  }
+  if (has_te) {
+    if (version < 11) return framing_error::unsupported_transfer_encoding;
+    const std::string te = combined_value(fields, http::field::transfer_encoding);
+    if (!boost::beast::iequals(trim(te), "chunked")) return framing_error::unsupported_transfer_encoding;
+  }
+  return framing_error::none;
+}
+
+}  // namespace bfast::filter

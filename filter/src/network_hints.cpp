@@ -1,0 +1,81 @@
+#include "bfast/filter/network_hints.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+namespace bfast::filter {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A non-negative decimal in thousandths; nullopt if malformed or absurdly large.
+std::optional<std::uint64_t> parse_milli(std::string_view s) {
+  s = trim(s);
+  if (s.empty()) return std::nullopt;
+  std::uint64_t whole = 0, frac = 0;
+  std::size_t i = 0, frac_digits = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    whole = whole * 10 + static_cast<std::uint64_t>(s[i] - '0');
+    if (whole > 10'000'000) return std::nullopt;
+  }
+  if (i == 0) return std::nullopt;
+  if (i < s.size() && s[i] == '.') {
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+      if (frac_digits < 3) {
+        frac = frac * 10 + static_cast<std::uint64_t>(s[i] - '0');
+        ++frac_digits;
+      }
+  }
+  if (i != s.size()) return std::nullopt;
+  for (; frac_digits < 3; ++frac_digits) frac *= 10;
+  return whole * 1000 + frac;
+}
+
+}  // namespace
+
+std::string_view rtt_source_token(rtt_source s) noexcept {
+  switch (s) {
+    case rtt_source::none: return "none";
+    case rtt_source::tcp_info: return "tcp_info";
+    case rtt_source::ingress_header: return "ingress_header";
+    case rtt_source::client_hint: return "client_hint";
+  }
+  return "none";
+}
+
+std::optional<std::uint32_t> parse_rtt_ms(std::string_view value) {
+  value = trim(value);
+  if (value.ends_with("ms")) value.remove_suffix(2);
+  const auto milli = parse_milli(value);
+  if (!milli) return std::nullopt;
+  return static_cast<std::uint32_t>((*milli + 500) / 1000);
+}
+
+client_network read_client_hints(const http::fields& fields) {
+  client_network n;
+  if (auto it = fields.find("RTT"); it != fields.end()) {
+    if (const auto ms = parse_milli(it->value())) {
+      n.rtt_ms = static_cast<std::uint32_t>(*ms / 1000);
+      n.rtt_from = rtt_source::client_hint;
+    }
+  }
+  if (auto it = fields.find("Downlink"); it != fields.end()) {
+    // Mbps with a fraction; thousandths of Mbps are kbps.
+    if (const auto milli = parse_milli(it->value())) n.downlink_kbps = *milli;
+  }
+  if (auto it = fields.find("ECT"); it != fields.end()) {
+    const std::string_view ect = trim(it->value());
+    // The RTT values the Network Information API associates with each effective type.
+    if (boost::beast::iequals(ect, "slow-2g")) n.ect_rtt_ms = 2000;
+    else if (boost::beast::iequals(ect, "2g")) n.ect_rtt_ms = 1400;
+    else if (boost::beast::iequals(ect, "3g")) n.ect_rtt_ms = 270;
+  }
+  if (auto it = fields.find("Save-Data"); it != fields.end())
+    n.save_data = boost::beast::iequals(trim(it->value()), "on");
+  return n;
+}
+
+}  // namespace bfast::filter

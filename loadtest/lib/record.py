@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Turns what the harness observed into JSON lines for data/*.jsonl.
+
+  record.py fields KEY VALUE ...            -> {"KEY": "VALUE", ...}
+  record.py wrk FRONT PAYLOAD REP JSON_BYTES CONNECTIONS RESULT BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
+                                             (RESULT: wrk's WRK-RESULT object or empty;
+                                              the others: procstat.py samples)
+  record.py net PROFILE PAYLOAD FORMAT JSON_BYTES < client lines
+  record.py meta KEY=VALUE ...              -> the run's description, with the machine's
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def fields(args):
+    print(json.dumps(dict(zip(args[0::2], args[1::2]))))
+
+
+def wrk(args):
+    front, payload, rep, json_bytes, conns, result, *samples = args
+    before, after, o_before, o_after = (json.loads(s) for s in samples)
+    print(json.dumps({
+        "front": front, "payload": payload, "rep": int(rep), "json_bytes": int(json_bytes),
+        "connections": int(conns), "wrk": json.loads(result) if result else None,
+        "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
+        "origin_cpu_s": round(o_after["cpu_s"] - o_before["cpu_s"], 3),
+        "idle_rss_kb": before["rss_kb"], "peak_rss_kb": after["hwm_kb"],
+        "processes": len(after["pids"]),
+    }))
+
+
+def net(args):
+    profile, payload, fmt, json_bytes = args
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            rec = {"rep": -1, "error": line[:200]}
+        print(json.dumps({"profile": profile, "payload": payload, "format": fmt,
+                          "json_bytes": int(json_bytes), **rec}))
+
+
+def first_line(*cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return ((p.stdout or p.stderr).strip().splitlines() or [""])[0]
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def meta(args):
+    info = dict(a.split("=", 1) for a in args)
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    info.update({
+        "cores": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
+        "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20,
+        "nginx": first_line("nginx", "-v").replace("nginx version: ", ""),
+        "wrk": first_line("wrk", "-v").split(" Copyright")[0],
+        "node": first_line("node", "--version"),
+    })
+    print(json.dumps(info, indent=1))
+
+
+def main():
+    commands = {"fields": fields, "wrk": wrk, "net": net, "meta": meta}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+main()

@@ -1,0 +1,670 @@
+#!/usr/bin/python3
+"""Writes DIR/report.md, the PNG charts and DIR/headline.md (the README's Performance section
+for this run) from DIR/data/.
+
+Usage: report.py DIR
+Every figure comes from the data files of the run in DIR; targets are reported, never enforced.
+"""
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+FRONT_LABELS = {
+    "nginx-direct": "nginx direct (the origin)",
+    "nginx-proxy": "nginx proxy_pass",
+    "nginx-gzip1": "nginx proxy_pass + gzip 1",
+    "nginx-gzip6": "nginx proxy_pass + gzip 6",
+    "bfast-auto": "bfast-proxy, x-bfast, auto",
+    "bfast-lz4": "bfast-proxy, x-bfast, lz4 forced",
+    "bfast-none": "bfast-proxy, x-bfast, uncompressed",
+    "bfast-pass": "bfast-proxy, JSON pass-through",
+}
+FORMAT_LABELS = {
+    "json": "JSON (nginx proxy_pass)",
+    "gzip-1": "JSON + gzip 1 (nginx)",
+    "gzip-6": "JSON + gzip 6 (nginx)",
+    "bfast-none": "B-FAST uncompressed",
+    "bfast-lz4": "B-FAST + LZ4 forced",
+    "bfast-auto": "B-FAST auto policy",
+}
+FIXED_BFAST = ("bfast-none", "bfast-lz4")
+FIXED_ALL = ("json", "gzip-1", "gzip-6", "bfast-none", "bfast-lz4")
+
+
+def load_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def human_bytes(n):
+    if n is None:
+        return "—"
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}" if n < 100 * scale else f"{n / scale:.0f} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_num(x, digits=3):
+    if x is None:
+        return "—"
+    if x >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_spread(values, digits=3):
+    """Median, then min–max when there is more than one value."""
+    if not values:
+        return "—"
+    m = fmt_num(median(values), digits)
+    if len(values) == 1:
+        return m
+    return f"{m} ({fmt_num(min(values), digits)}–{fmt_num(max(values), digits)})"
+
+
+def fmt_ratio(x):
+    return "—" if x is None else f"{x:.2f}×"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def payload_label(name, size):
+    file_name = name + ".json"
+    return f"{file_name} ({human_bytes(size)})" if size else file_name
+
+
+class Report:
+    def __init__(self, out):
+        self.out = out
+        data = os.path.join(out, "data")
+        with open(os.path.join(data, "meta.json")) as f:
+            self.meta = json.load(f)
+        self.checks = load_jsonl(os.path.join(data, "checks.jsonl"))
+        self.wrk = load_jsonl(os.path.join(data, "throughput.jsonl"))
+        self.net = load_jsonl(os.path.join(data, "network.jsonl"))
+        self.memory = load_jsonl(os.path.join(data, "memory.jsonl"))
+        self.profiles = []
+        path = os.path.join(data, "profiles.tsv")
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    cols = line.rstrip("\n").split("\t")
+                    if len(cols) >= 5 and not line.startswith("#"):
+                        self.profiles.append({"name": cols[0], "down": float(cols[1]),
+                                              "up": float(cols[2]), "rtt": float(cols[3]),
+                                              "ect": cols[4], "source": cols[5] if len(cols) > 5 else ""})
+        self.fronts = self.meta.get("fronts", "").split()
+        self.sizes = {}
+        for rec in self.checks:
+            self.sizes[rec["payload"]] = int(rec["json_bytes"])
+        for rec in self.wrk + self.net:
+            self.sizes.setdefault(rec["payload"], rec["json_bytes"])
+        self.charts = []
+        self.chart_note = ""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            self.plt = plt
+        except ImportError:
+            self.plt = None
+            self.chart_note = "Charts were not drawn: python3-matplotlib is missing (loadtest/setup.sh installs it)."
+
+    # ----- throughput -----------------------------------------------------------------------
+    def wrk_cells(self, records=None):
+        """(payload, front) -> list of per-rep measurements."""
+        cells = defaultdict(list)
+        for rec in self.wrk if records is None else records:
+            w = rec.get("wrk")
+            if not w or not w.get("responses"):
+                cells[(rec["payload"], rec["front"])]
+                continue
+            seconds = w["duration_us"] / 1e6
+            cells[(rec["payload"], rec["front"])].append({
+                "rps": w["responses"] / seconds,
+                "p50_ms": w["latency_us"]["p50"] / 1e3,
+                "p99_ms": w["latency_us"]["p99"] / 1e3,
+                "bytes": w["body_bytes"] / w["responses"],
+                "cpu_per_1k": rec["cpu_s"] / w["responses"] * 1000,
+                "origin_cpu_per_1k": rec["origin_cpu_s"] / w["responses"] * 1000,
+                "peak_rss_mb": rec["peak_rss_kb"] / 1024,
+                "idle_rss_mb": rec["idle_rss_kb"] / 1024,
+                "errors": sum(w["errors"].values()) + w["non_200"],
+                "bfast_status": w.get("bfast_status", ""),
+                "encoding": w.get("content_encoding", ""),
+                "json_bytes": rec["json_bytes"], "connections": rec["connections"],
+            })
+        return cells
+
+    def wrk_payloads(self):
+        seen = []
+        for rec in self.wrk:
+            if rec["payload"] not in seen:
+                seen.append(rec["payload"])
+        return seen
+
+    @staticmethod
+    def med(cell, key):
+        return median([r[key] for r in cell]) if cell else None
+
+    def ratio(self, cells, payload, front, base, key="rps"):
+        a, b = self.med(cells.get((payload, front)), key), self.med(cells.get((payload, base)), key)
+        return a / b if a and b else None
+
+    def throughput_section(self):
+        cells = self.wrk_cells()
+        if not cells:
+            return "## Throughput (wrk)\n\nNot measured in this run.\n"
+        m = self.meta
+        parts = [
+            "## Throughput (wrk)\n",
+            f"wrk, 1 thread, {m['connections']} keep-alive connections for bodies under 1 MB and "
+            f"{max(1, int(m['connections']) // 4)} for larger ones, {m['duration_s']} s per cell, "
+            f"{m['reps']} repetition(s) per cell, cells interleaved across fronts. Each figure is the "
+            "median, with the smallest and largest repetition in brackets. CPU is user+system time "
+            "of the front's own processes (and, separately, of the origin) per 1,000 responses; "
+            "peak RSS is the front's VmHWM during the cell (summed over its processes). "
+            "Ratios compare medians of req/s.\n",
+        ]
+        for payload in self.wrk_payloads():
+            rows = []
+            for front in self.fronts:
+                cell = cells.get((payload, front))
+                if cell is None:
+                    continue
+                if not cell:
+                    rows.append([FRONT_LABELS.get(front, front), "failed"] + ["—"] * 10)
+                    continue
+                rows.append([
+                    FRONT_LABELS.get(front, front), sent_as(cell[0]["bfast_status"], cell[0]["encoding"]),
+                    fmt_spread([r["rps"] for r in cell], 4),
+                    fmt_num(self.med(cell, "p50_ms")), fmt_num(self.med(cell, "p99_ms")),
+                    human_bytes(self.med(cell, "bytes")),
+                    fmt_num(self.med(cell, "cpu_per_1k")), fmt_num(self.med(cell, "origin_cpu_per_1k")),
+                    fmt_num(self.med(cell, "peak_rss_mb")),
+                    fmt_ratio(self.ratio(cells, payload, front, "nginx-gzip1")),
+                    fmt_ratio(self.ratio(cells, payload, front, "nginx-proxy")),
+                    sum(r["errors"] for r in cell),
+                ])
+            parts.append(f"### {payload_label(payload, self.sizes.get(payload))}\n")
+            parts.append(table(["front", "sent as", "req/s", "p50 ms", "p99 ms", "bytes/response",
+                                "front CPU s/1k", "origin CPU s/1k", "peak RSS MB",
+                                "× gzip-1", "× proxy_pass", "errors"], rows) + "\n")
+        parts.append(self.chart_throughput(cells))
+        return "\n".join(parts)
+
+    def chart_throughput(self, cells):
+        if not self.plt:
+            return ""
+        payloads = self.wrk_payloads()
+        fronts = [f for f in self.fronts if any(cells.get((p, f)) for p in payloads)]
+        fig, axes = self.plt.subplots(2, 1, figsize=(12, 8.5), sharex=True)
+        for metric, ax, title in (("rps", axes[0], "requests/s (median; log scale)"),
+                                  ("cpu_per_1k", axes[1], "front CPU seconds per 1,000 responses (log scale)")):
+            grouped_bars(ax, payloads, fronts,
+                         lambda f, p: [r[metric] for r in cells.get((p, f)) or [] if r[metric] > 0],
+                         lambda f: FRONT_LABELS.get(f, f))
+            ax.set_yscale("log")
+            ax.set_title(title)
+        self.payload_ticks(axes[1], payloads)
+        axes[0].legend(fontsize=8, ncol=2)
+        return self.save_chart(fig, "throughput.png", "requests/s and CPU per 1,000 responses by payload and front")
+
+    def payload_ticks(self, ax, payloads):
+        ax.set_xticks(range(len(payloads)))
+        ax.set_xticklabels([payload_label(p, self.sizes.get(p)) for p in payloads], rotation=20, ha="right")
+
+    def save_chart(self, fig, name, alt):
+        fig.tight_layout()
+        fig.savefig(os.path.join(self.out, name), dpi=100)
+        self.plt.close(fig)
+        return f"![{alt}]({name})\n"
+
+    # ----- memory ----------------------------------------------------------------------------
+    def memory_rows(self):
+        """(payload, RSS at start MB, peak MB, bodies in flight MB) of the fresh-process cells."""
+        rows = []
+        for (payload, _), cell in self.wrk_cells(self.memory).items():
+            if cell:
+                rows.append((payload, min(r["idle_rss_mb"] for r in cell),
+                             max(r["peak_rss_mb"] for r in cell),
+                             cell[0]["json_bytes"] / 2**20 * cell[0]["connections"]))
+        return rows
+
+    def memory_section(self):
+        rows = self.memory_rows()
+        if not rows:
+            return ""
+        return "\n".join([
+            "## bfast-proxy memory\n",
+            "For each payload a fresh bfast-proxy (LZ4 forced) takes one wrk cell, so its peak "
+            "RSS (VmHWM) belongs to that payload alone. Bodies in flight: the JSON body × the "
+            "connections, since each connection has at most one response in flight. The target: "
+            "the peak stays within 2.5× the bodies in flight plus a fixed base, here the RSS of "
+            "the fresh process before the cell. (The throughput tables' peak RSS column is the "
+            "long-running processes' view, after every earlier cell.)\n",
+            table(["payload", "RSS at start MB", "peak RSS MB", "bodies in flight MB",
+                   "(peak − start) / in flight"],
+                  [[payload_label(p, self.sizes.get(p)), fmt_num(base), fmt_num(peak), fmt_num(fl),
+                    f"{(peak - base) / fl:.2f}"] for p, base, peak, fl in rows]),
+            "",
+            self.chart_memory(rows)])
+
+    def chart_memory(self, rows):
+        if not self.plt:
+            return ""
+        payloads = [r[0] for r in rows]
+        fig, ax = self.plt.subplots(figsize=(12, 4.5))
+        grouped_bars(ax, payloads, ["peak"], lambda _, p: [r[2] for r in rows if r[0] == p],
+                     lambda _: "peak RSS")
+        for j, (_, base, _, in_flight) in enumerate(rows):
+            ax.hlines(base + 2.5 * in_flight, j - 0.45, j + 0.45, colors="black", linestyles="dashed",
+                      label="RSS at start + 2.5 × bodies in flight" if j == 0 else None)
+        ax.set_yscale("log")
+        self.payload_ticks(ax, payloads)
+        ax.set_title("fresh bfast-proxy (LZ4 forced): peak RSS in MB (log scale) during one wrk cell")
+        ax.legend(fontsize=8)
+        return self.save_chart(fig, "memory.png", "bfast-proxy peak RSS against the bodies in flight")
+
+    # ----- bytes on the wire -----------------------------------------------------------------
+    def checks_section(self):
+        if not self.checks:
+            return "## Checks\n\nNo checks ran.\n"
+        failed = [c for c in self.checks if c["verdict"] != "ok"]
+        net_checks = [r for r in self.net if r.get("rep") == 0]
+        net_failed = [r for r in net_checks if r.get("check") != "ok"]
+        fronts = [f for f in self.fronts if any(c["front"] == f for c in self.checks)]
+        payloads = []
+        for c in self.checks:
+            if c["payload"] not in payloads:
+                payloads.append(c["payload"])
+        by = {(c["payload"], c["front"]): c for c in self.checks}
+        rows = []
+        for p in payloads:
+            row = [payload_label(p, self.sizes.get(p))]
+            for f in fronts:
+                c = by.get((p, f))
+                if not c:
+                    row.append("—")
+                    continue
+                mark = "" if c["verdict"] == "ok" else " ✗"
+                status = c.get("bfast_status", "")
+                how = ""
+                if status.startswith("transcoded"):
+                    how = " " + next((t.split("=", 1)[1] for t in status.replace(" ", "").split(";")
+                                      if t.startswith("compress=")), "")
+                elif status.startswith("passthrough"):
+                    how = " pass"
+                row.append(f"{human_bytes(int(c['bytes']))}{how}{mark}")
+            rows.append(row)
+        parts = [
+            "## Checks and bytes on the wire\n",
+            f"{len(self.checks) - len(failed)} of {len(self.checks)} responses passed: each front "
+            "answered each payload with 200; JSON bodies are byte-identical to the file, gzip "
+            "bodies gunzip to it, and B-FAST bodies decode to what `JSON.parse` and `json.loads` "
+            "make of it in both deployed decoders (`../shared/oracles/check.py` and `check.js`). "
+            f"Network client: {len(net_checks) - len(net_failed)} of {len(net_checks)} warm-up "
+            "exchanges decoded to the payload.\n",
+        ]
+        if failed or net_failed:
+            parts.append(table(["front", "payload", "what failed"],
+                               [[c["front"], c["payload"], c["detail"] or c["status"]] for c in failed] +
+                               [[r["format"] + " @ " + r["profile"], r["payload"], r.get("error", r.get("check", ""))]
+                                for r in net_failed]) + "\n")
+        parts.append("Body bytes per response (and, for B-FAST, the proxy's compression decision):\n")
+        parts.append(table(["payload"] + [FRONT_LABELS.get(f, f) for f in fronts], rows) + "\n")
+        parts.append(self.chart_bytes(by, payloads, fronts))
+        return "\n".join(parts)
+
+    def chart_bytes(self, by, payloads, fronts):
+        if not self.plt:
+            return ""
+        # The fronts that send the JSON itself are the 1.0 line.
+        shown = [f for f in fronts if f not in ("nginx-direct", "nginx-proxy", "bfast-pass")]
+
+        def fraction(front, payload):
+            c = by.get((payload, front))
+            ok = c and c["verdict"] == "ok" and int(c["json_bytes"])
+            return [int(c["bytes"]) / int(c["json_bytes"])] if ok else []
+
+        fig, ax = self.plt.subplots(figsize=(12, 4.5))
+        grouped_bars(ax, payloads, shown, fraction, lambda f: FRONT_LABELS.get(f, f))
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        self.payload_ticks(ax, payloads)
+        ax.set_title("bytes per response as a fraction of the JSON body (line: the JSON)")
+        ax.set_ylim(0, 1.25)
+        ax.legend(fontsize=8, ncol=3, loc="upper right")
+        return self.save_chart(fig, "bytes.png", "bytes per response relative to the JSON body, by payload and front")
+
+    # ----- network -----------------------------------------------------------------------------
+    def net_cells(self):
+        cells = defaultdict(list)
+        choice = {}
+        for rec in self.net:
+            key = (rec["profile"], rec["payload"], rec["format"])
+            if rec.get("rep", -1) >= 1 and "ms" in rec:
+                cells[key].append(rec)
+            if rec.get("rep") == 0 and "ms" in rec:
+                choice[key] = describe_choice(rec)
+            cells.setdefault(key, cells[key])
+        return cells, choice
+
+    def goodput(self, cells, profile):
+        """Mbit/s of the largest plain-JSON transfer: the bits after the first chunk over the
+        time from the first chunk to the last byte. None when no transfer was long enough."""
+        best = None
+        for (prof, payload, fmt), recs in cells.items():
+            if prof != profile or fmt != "json":
+                continue
+            for r in recs:
+                bits = (r["wire_bytes"] - r.get("first_chunk_bytes", 0)) * 8
+                span = r["ttlb_ms"] - r["ttfb_ms"]
+                if span >= 20 and (best is None or bits > best[0]):
+                    best = (bits, bits / span / 1e3)
+        return best[1] if best else None
+
+    def network_section(self):
+        note = self.meta.get("net_note", "")
+        if not self.net:
+            return f"## Network profiles\n\nNot measured in this run{': ' + note if note else ''}.\n"
+        cells, choice = self.net_cells()
+        profiles = [p for p in self.profiles if any(k[0] == p["name"] for k in cells)]
+        payloads, formats = [], []
+        for rec in self.net:
+            if rec["payload"] not in payloads:
+                payloads.append(rec["payload"])
+            if rec["format"] not in formats:
+                formats.append(rec["format"])
+        m = self.meta
+        parts = [
+            "## Network profiles: time until the client holds the decoded value\n",
+            "The client (node, in its own network namespace) reaches the fronts over a veth pair "
+            "whose two directions are shaped by `tc tbf` to the profile's bandwidth. Latency is "
+            "**real, not modelled**: a delaying relay in front of the fronts holds every chunk for "
+            "RTT/2 in each direction (netem is not available). TCP's window growth sees the short "
+            "veth RTT, so slow start over a long path is not reproduced; the connection is a warm "
+            "keep-alive one, so no handshake is counted. The time runs from the request being "
+            "sent to the value being held: `JSON.parse` for JSON (after streaming gunzip for "
+            "gzip), the deployed TypeScript decoder's `BFastDecoder.decode` for B-FAST. The client "
+            "sends the profile as Client Hints (`RTT`, `Downlink`, `ECT`); bfast-proxy's adaptive "
+            "policy can use them, since the TCP_INFO it reads describes the relay's loopback hop. "
+            "The adaptive front is offered `Accept-Encoding: gzip, br`; the fixed ones nothing.\n",
+            f"Each cell: one warm-up exchange (checked against the payload, not timed), then up to "
+            f"{m['reps']} timed exchanges within {m.get('net_cell_seconds', '?')} s; median "
+            "(min–max) in ms. Speed-up is JSON's median over the format's.\n",
+        ]
+        rows = []
+        for p in profiles:
+            g = self.goodput(cells, p["name"])
+            rows.append([p["name"], fmt_num(p["down"]), fmt_num(p["up"]), fmt_num(p["rtt"]), p["ect"],
+                         fmt_num(g) if g else "—", p["source"]])
+        parts.append(table(["profile", "down Mbit/s", "up Mbit/s", "RTT ms", "ECT hint",
+                            "measured JSON goodput Mbit/s", "figures from"], rows) + "\n")
+        for p in profiles:
+            rows = []
+            for payload in payloads:
+                base = median([r["ms"] for r in cells.get((p["name"], payload, "json"), [])])
+                row = [payload_label(payload, self.sizes.get(payload))]
+                for fmt in formats:
+                    vals = [r["ms"] for r in cells.get((p["name"], payload, fmt), [])]
+                    if not vals:
+                        row.append("failed" if (p["name"], payload, fmt) in cells else "—")
+                        continue
+                    speedup = f" **{base / median(vals):.2f}×**" if base and fmt != "json" else ""
+                    row.append(fmt_spread(vals, 4) + speedup)
+                auto = choice.get((p["name"], payload, "bfast-auto"))
+                row.append(auto or "—")
+                rows.append(row)
+            parts.append(f"### {p['name']}: {fmt_num(p['down'])} Mbit/s down, {fmt_num(p['up'])} Mbit/s up, RTT {fmt_num(p['rtt'])} ms\n")
+            parts.append(table(["payload"] + [FORMAT_LABELS.get(f, f) for f in formats] + ["auto chose"], rows) + "\n")
+        parts.append(self.decode_table(cells, payloads, formats))
+        parts.append(self.chart_network(cells, profiles, payloads, formats))
+        return "\n".join(parts)
+
+    def decode_table(self, cells, payloads, formats):
+        """The client's decode step alone, pooled over profiles: it does not depend on the link."""
+        rows = []
+        for payload in payloads:
+            row = [payload_label(payload, self.sizes.get(payload))]
+            for fmt in formats:
+                vals = [r["decode_ms"] for (_, p, f), recs in cells.items() if p == payload and f == fmt
+                        for r in recs]
+                row.append(fmt_spread(vals, 3))
+            rows.append(row)
+        return "\n".join([
+            "### Decoding alone\n",
+            "Milliseconds from the last byte to the decoded value (for gzip: after the streamed "
+            "inflate has finished), over all profiles' timed exchanges:\n",
+            table(["payload"] + [FORMAT_LABELS.get(f, f) for f in formats], rows), ""])
+
+    def chart_network(self, cells, profiles, payloads, formats):
+        if not self.plt or not profiles:
+            return ""
+        n = len(payloads)
+        cols = min(n, 2)
+        rows_n = (n + cols - 1) // cols
+        fig, axes = self.plt.subplots(rows_n, cols, figsize=(7 * cols, 4 * rows_n), squeeze=False)
+        for k, payload in enumerate(payloads):
+            ax = axes[k // cols][k % cols]
+            grouped_bars(ax, [p["name"] for p in profiles], formats,
+                         lambda f, prof: [r["ms"] for r in cells.get((prof, payload, f), [])],
+                         lambda f: FORMAT_LABELS.get(f, f))
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(profiles)))
+            ax.set_xticklabels([p["name"] for p in profiles])
+            ax.set_title(f"{payload_label(payload, self.sizes.get(payload))}: ms to decoded value (log)")
+        for k in range(n, rows_n * cols):
+            axes[k // cols][k % cols].axis("off")
+        axes[0][0].legend(fontsize=8)
+        return self.save_chart(fig, "network.png", "time to decoded value by profile and format")
+
+    # ----- targets -----------------------------------------------------------------------------
+    def targets(self):
+        cells = self.wrk_cells()
+        ncells, _ = self.net_cells()
+        out = []
+
+        def verdict(value, ok):
+            return "not measured" if value is None else ("met" if ok else "missed")
+
+        r = self.ratio(cells, "twitter", "bfast-lz4", "nginx-gzip1")
+        out.append(["bfast-proxy (transcode + LZ4) req/s on twitter.json ≥ 3× nginx + gzip 1",
+                    fmt_ratio(r), verdict(r, r is not None and r >= 3)])
+        b = self.ratio(cells, "twitter", "bfast-lz4", "nginx-gzip1", key="bytes")
+        out.append(["… with bytes per response ≤ 1.1× gzip 1's", fmt_ratio(b), verdict(b, b is not None and b <= 1.1)])
+        r = self.ratio(cells, "users-1k", "bfast-pass", "nginx-proxy")
+        out.append(["pass-through of 1 KB JSON ≥ 0.9× nginx proxy_pass req/s", fmt_ratio(r),
+                    verdict(r, r is not None and r >= 0.9)])
+        worst = None
+        for payload, base, peak, in_flight in self.memory_rows():
+            if in_flight >= 1:  # below a MB of bodies the base is all there is
+                q = (peak - base) / in_flight
+                if worst is None or q > worst[0]:
+                    worst = (q, payload)
+        out.append(["bfast-proxy peak RSS within 2.5× the bodies in flight + base (worst payload ≥ 1 MB in flight)",
+                    f"{worst[0]:.2f}× ({worst[1]})" if worst else "—",
+                    verdict(worst, worst is not None and worst[0] <= 2.5)])
+        profiles = sorted({k[0] for k in ncells}, key=lambda n: [p["name"] for p in self.profiles].index(n)
+                          if n in [p["name"] for p in self.profiles] else 99)
+        for prof in profiles:
+            worst_bfast, worst_all = None, None
+            for payload in sorted({k[1] for k in ncells if k[0] == prof}):
+                auto = median([x["ms"] for x in ncells.get((prof, payload, "bfast-auto"), [])])
+                if auto is None:
+                    continue
+                for group, keep in ((FIXED_BFAST, "b"), (FIXED_ALL, "a")):
+                    best = [median([x["ms"] for x in ncells.get((prof, payload, f), [])]) for f in group]
+                    best = [v for v in best if v]
+                    if not best:
+                        continue
+                    q = auto / min(best)
+                    if keep == "b" and (worst_bfast is None or q > worst_bfast[0]):
+                        worst_bfast = (q, payload)
+                    if keep == "a" and (worst_all is None or q > worst_all[0]):
+                        worst_all = (q, payload)
+            value = (f"{worst_bfast[0]:.2f}× ({worst_bfast[1]}); against every fixed format "
+                     f"{worst_all[0]:.2f}× ({worst_all[1]})") if worst_bfast and worst_all else None
+            out.append([f"{prof}: auto policy within 1.05× of the best fixed B-FAST choice (worst payload)",
+                        value or "—", verdict(value, worst_bfast is not None and worst_bfast[0] <= 1.05)])
+        j = median([x["ms"] for x in ncells.get(("3G", "users-8m", "json"), [])])
+        a = median([x["ms"] for x in ncells.get(("3G", "users-8m", "bfast-auto"), [])])
+        s = j / a if j and a else None
+        out.append(["3G, users-8m.json (50k records): B-FAST auto ≥ 4× faster to decoded value than plain JSON",
+                    fmt_ratio(s), verdict(s, s is not None and s >= 4)])
+        return out
+
+    def targets_section(self):
+        return "\n".join([
+            "## Targets\n",
+            "Reported against, not enforced: each line is this run's measurement.\n",
+            table(["target", "measured", ""], self.targets()), ""])
+
+    # ----- headline ----------------------------------------------------------------------------
+    def headline(self):
+        cells = self.wrk_cells()
+        ncells, _ = self.net_cells()
+        pairs = [("nginx-proxy", "json"), ("nginx-gzip1", "gzip-1"), ("nginx-gzip6", "gzip-6"),
+                 ("bfast-none", "bfast-none"), ("bfast-lz4", "bfast-lz4"), ("bfast-auto", "bfast-auto")]
+        rows = []
+        j3 = median([x["ms"] for x in ncells.get(("3G", "users-8m", "json"), [])])
+        for front, fmt in pairs:
+            cell = cells.get(("twitter", front))
+            t3 = median([x["ms"] for x in ncells.get(("3G", "users-8m", fmt), [])])
+            if not cell and t3 is None:
+                continue
+            rows.append([
+                FRONT_LABELS[front],
+                fmt_num(self.med(cell, "rps"), 4) if cell else "—",
+                fmt_ratio(self.ratio(cells, "twitter", front, "nginx-gzip1")) if cell else "—",
+                human_bytes(self.med(cell, "bytes")) if cell else "—",
+                fmt_num(self.med(cell, "cpu_per_1k")) if cell else "—",
+                f"{t3 / 1000:.2f} s" if t3 else "—",
+                fmt_ratio(j3 / t3) if t3 and j3 else "—",
+            ])
+        m = self.meta
+        head = table(["front", "twitter.json req/s", "× gzip-1", "bytes/response", "CPU s/1k",
+                      "3G users-8m.json to decoded", "× JSON"], rows)
+        return (f"{head}\n\n{m['date'][:10]}, {m['cores']} cores ({m['cpu']}), "
+                f"{m['workers']} worker(s)/thread(s) per server, {m['mode']} run.\n")
+
+    # ----- whole -----------------------------------------------------------------------------
+    def write(self):
+        m = self.meta
+        fronts_rows = [[FRONT_LABELS.get(f, f), hdrs] for f, hdrs in (
+            ("nginx-direct", "Accept: application/json"), ("nginx-proxy", "Accept: application/json"),
+            ("nginx-gzip1", "Accept: application/json, Accept-Encoding: gzip"),
+            ("nginx-gzip6", "Accept: application/json, Accept-Encoding: gzip"),
+            ("bfast-auto", "Accept: application/x-bfast"), ("bfast-lz4", "Accept: application/x-bfast"),
+            ("bfast-none", "Accept: application/x-bfast"), ("bfast-pass", "Accept: application/json"))
+            if f in self.fronts]
+        notes = [n for n in (m.get("proxy_note"), self.chart_note) if n]
+        body = [
+            f"# bfast-proxy measurement report: {m['date']}",
+            "",
+            f"{'A quick smoke run: short cells, single repetitions; not for quoting.' if m['mode'] == 'quick' else 'A full run.'}",
+            "",
+            *[f"> **Note:** {n}\n" for n in notes],
+            "## Machine and setup\n",
+            table(["", ""], [
+                ["machine", f"{m['cores']} cores, {m['cpu']}, {m['memory_mb']:,} MB, Linux {m['kernel']}"],
+                ["software", f"nginx {m['nginx']}, {m['wrk']}, node {m['node']}"],
+                ["bfast-proxy", f"{m['proxy'] or 'not run'} {m.get('proxy_version', '')}".strip()
+                 + (f", commit {m['commit']}" if m.get("commit") else "")],
+                ["servers", f"every nginx: worker_processes {m['workers']}; every bfast-proxy: "
+                            f"--threads {m['workers']}, transform_threads {m['workers']}; access logs off"],
+                ["origin", "nginx serving `../shared/corpus/realworld` and the generated users-*.json "
+                           "(deterministic records: id, name, email, booleans, float scores, ISO dates; "
+                           "users-8m.json holds 50,000)"],
+            ]),
+            "",
+            "Fronts, each its own process(es) on its own loopback port, all on the same origin:\n",
+            table(["front", "request headers"], fronts_rows),
+            "",
+            "## Headline\n",
+            self.headline(),
+            self.targets_section(),
+            self.checks_section(),
+            self.throughput_section(),
+            self.memory_section(),
+            self.network_section(),
+        ]
+        with open(os.path.join(self.out, "report.md"), "w") as f:
+            f.write("\n".join(body).rstrip() + "\n")
+        with open(os.path.join(self.out, "headline.md"), "w") as f:
+            f.write(self.readme_section())
+
+    def readme_section(self):
+        """The README's Performance section for this run, with a link relative to the project root."""
+        project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        link = os.path.relpath(os.path.join(os.path.abspath(self.out), "report.md"), project)
+        targets = "\n".join(f"- {t}: {v} ({verdict})" for t, v, verdict in self.targets())
+        return (
+            "## Performance\n\n"
+            "bfast-proxy against the tools it would replace, measured side by side on one machine "
+            "by `loadtest/run` (nginx `proxy_pass`, with and without gzip, on the same nginx "
+            "origin; wrk for throughput; a node client decoding with the deployed TypeScript "
+            "decoder over `tc`-shaped links for time to decoded value).\n\n"
+            f"{self.headline()}\n"
+            f"Against the targets:\n\n{targets}\n\n"
+            f"Full report, with every table, the charts and the raw data: [{link}]({link}).\n")
+
+
+def sent_as(bfast_status, encoding):
+    """A short label for what a front sent: json, gzip, or B-FAST's compress mode."""
+    parts = [t.strip() for t in bfast_status.split(";")]
+    if parts[0] == "transcoded":
+        mode = next((t.split("=", 1)[1] for t in parts if t.startswith("compress=")), "?")
+        reason = next((t.split("=", 1)[1] for t in parts if t.startswith("reason=")), "")
+        return (f"B-FAST {mode}" + (f" + {encoding}" if encoding else "")
+                + (f" ({reason})" if reason else ""))
+    if parts[0] == "passthrough":
+        reason = next((t.split("=", 1)[1] for t in parts if t.startswith("reason=")), "?")
+        return f"JSON ({reason})"
+    return encoding or "JSON"
+
+
+def grouped_bars(ax, groups, series, values, label):
+    """One bar per series in each group, at the median of values(series, group), with the
+    smallest and largest value as whiskers."""
+    width = 0.8 / max(1, len(series))
+    for i, name in enumerate(series):
+        xs, ys, lo, hi = [], [], [], []
+        for j, group in enumerate(groups):
+            vals = values(name, group)
+            if not vals:
+                continue
+            m = median(vals)
+            xs.append(j + (i - (len(series) - 1) / 2) * width)
+            ys.append(m)
+            lo.append(m - min(vals))
+            hi.append(max(vals) - m)
+        whiskers = [lo, hi] if any(lo) or any(hi) else None
+        ax.bar(xs, ys, width, yerr=whiskers, capsize=2, label=label(name))
+    ax.grid(axis="y", alpha=0.3)
+
+
+def describe_choice(rec):
+    """What the adaptive front sent in a network exchange."""
+    return sent_as(rec.get("bfast_status", ""), rec.get("content_encoding", ""))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    Report(sys.argv[1]).write()
+
+
+main()

@@ -1,0 +1,82 @@
+// bfast-proxy: a reverse proxy that answers `Accept: application/x-bfast` with B-FAST.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "bfast/config/config.hpp"
+#include "demo_api.hpp"
+#include "proxy_server.hpp"
+#include "simple_http.hpp"
+
+namespace {
+
+std::string url_of(const boost::asio::ip::tcp::endpoint& ep) {
+  const std::string host = ep.address().is_unspecified() ? "127.0.0.1" : ep.address().to_string();
+  return "http://" + (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  bfast::config::load_result loaded = bfast::config::load(args);
+  if (loaded.show_help) {
+    std::fputs(bfast::config::usage().c_str(), stdout);
+    return 0;
+  }
+  if (!loaded.errors.empty()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "bfast-proxy: config error: %s\n", e.c_str());
+    return 2;
+  }
+  if (loaded.check_only) {
+    std::puts("config ok");
+    return 0;
+  }
+  bfast::config::proxy_config& cfg = loaded.config;
+
+  // The demo API runs on its own thread, so building a large document never stalls the proxy.
+  boost::asio::io_context demo_ioc(1);
+  boost::asio::ip::tcp::acceptor demo_acceptor(demo_ioc);
+  std::thread demo_thread;
+  try {
+    if (cfg.demo) {
+      bfast::server::open_acceptor(demo_acceptor, cfg.demo_listen.host, cfg.demo_listen.port);
+      const auto ep = demo_acceptor.local_endpoint();
+      cfg.upstream = url_of(ep);
+      cfg.upstream_endpoint = {ep.address().to_string(), ep.port()};
+      bfast::server::serve_simple(demo_acceptor, bfast::server::demo_api);
+      demo_thread = std::thread([&] { demo_ioc.run(); });
+    }
+
+    bfast::server::proxy_server server(cfg);
+    server.start();
+    const std::string data = url_of(server.data_endpoint());
+    const std::string admin = url_of(server.admin_endpoint());
+    std::fprintf(stderr, "bfast-proxy: ready data=%s admin=%s upstream=%s\n", data.c_str(),
+                 admin.c_str(), cfg.upstream.c_str());
+    if (cfg.demo) {
+      std::fprintf(stderr,
+                   "\nDemo API behind the proxy. Try:\n"
+                   "  curl -s %s/api/users?n=50000 | wc -c\n"
+                   "  curl -sH 'Accept: application/x-bfast' %s/api/users?n=50000 | wc -c\n"
+                   "  curl -sH 'Accept: application/x-bfast' %s/api/users?n=50000 | bfast decode | head -c 600\n"
+                   "  curl -sD - -o /dev/null -H 'Accept: application/x-bfast' %s/api/catalog\n"
+                   "  curl -s %s/metrics | grep bfast_decisions_total\n\n",
+                   data.c_str(), data.c_str(), data.c_str(), data.c_str(), admin.c_str());
+    }
+    const int code = server.run();
+    demo_ioc.stop();
+    if (demo_thread.joinable()) demo_thread.join();
+    return code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bfast-proxy: %s\n", e.what());
+    demo_ioc.stop();
+    if (demo_thread.joinable()) demo_thread.join();
+    return 1;
+  }
+}

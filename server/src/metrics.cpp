@@ -1,0 +1,181 @@
+#include "metrics.hpp"
+
+#include <cstdio>
+
+namespace bfast::server {
+namespace {
+
+void counter_header(std::string& out, std::string_view name, std::string_view help,
+                    std::string_view type = "counter") {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t v) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+
+std::string label(std::string_view k, std::string_view v) {
+  std::string s(k);
+  s += "=\"";
+  s += v;
+  s += '"';
+  return s;
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+template <class Array, class TokenFn>
+void labelled_counter(std::string& out, std::string_view name, std::string_view help,
+                      std::string_view key, const Array& values, TokenFn&& token_of) {
+  counter_header(out, name, help);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    sample(out, name, label(key, token_of(i)),
+           static_cast<std::int64_t>(values[i].load(std::memory_order_relaxed)));
+}
+
+}  // namespace
+
+void histogram::observe(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void histogram::render(std::string& out, std::string_view name, std::string_view help) const {
+  counter_header(out, name, help, "histogram");
+  std::uint64_t cumulative = 0;
+  const std::string bucket = std::string(name) + "_bucket";
+  for (std::size_t i = 0; i <= bounds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    const std::string le = i < bounds.size() ? format_double(bounds[i]) : "+Inf";
+    sample(out, bucket, label("le", le), static_cast<std::int64_t>(cumulative));
+  }
+  out += name;
+  out += "_sum " + format_double(static_cast<double>(sum_micros_.load()) / 1e6) + "\n";
+  sample(out, std::string(name) + "_count", "", static_cast<std::int64_t>(count_.load()));
+}
+
+std::string_view token(reject_kind k) noexcept {
+  switch (k) {
+    case reject_kind::bad_request: return "bad_request";
+    case reject_kind::smuggling: return "smuggling";
+    case reject_kind::header_too_large: return "header_too_large";
+    case reject_kind::body_too_large: return "body_too_large";
+    case reject_kind::expectation_failed: return "expectation_failed";
+    case reject_kind::method_not_allowed: return "method_not_allowed";
+    case reject_kind::count_: break;
+  }
+  return "unknown";
+}
+
+std::string_view token(upstream_error_kind k) noexcept {
+  switch (k) {
+    case upstream_error_kind::connect_refused: return "connect_refused";
+    case upstream_error_kind::connect_timeout: return "connect_timeout";
+    case upstream_error_kind::header_timeout: return "header_timeout";
+    case upstream_error_kind::bad_response: return "bad_response";
+    case upstream_error_kind::reset_before_response: return "reset_before_response";
+    case upstream_error_kind::body_reset: return "body_reset";
+    case upstream_error_kind::body_timeout: return "body_timeout";
+    case upstream_error_kind::count_: break;
+  }
+  return "unknown";
+}
+
+std::string_view token(compress_kind k) noexcept {
+  switch (k) {
+    case compress_kind::none: return "none";
+    case compress_kind::lz4: return "lz4";
+    case compress_kind::lz4_parallel: return "lz4-parallel";
+    case compress_kind::gzip: return "gzip";
+    case compress_kind::zstd: return "zstd";
+    case compress_kind::count_: break;
+  }
+  return "unknown";
+}
+
+std::string metrics::render(bool draining) const {
+  std::string out;
+  out.reserve(8192);
+  counter_header(out, "bfast_requests_total", "Requests read from clients.");
+  sample(out, "bfast_requests_total", "", static_cast<std::int64_t>(requests.load()));
+
+  counter_header(out, "bfast_decisions_total",
+                 "Responses by decision branch: transcoded, or the passthrough reason.");
+  for (std::size_t i = 0; i < decisions.size(); ++i) {
+    const auto r = static_cast<filter::reason>(i);
+    const std::string labels = r == filter::reason::transcoded
+                                   ? label("decision", "transcoded")
+                                   : label("decision", "passthrough") + "," +
+                                         label("reason", filter::reason_token(r));
+    sample(out, "bfast_decisions_total", labels, static_cast<std::int64_t>(decisions[i].load()));
+  }
+  labelled_counter(out, "bfast_transcoded_total", "Transcoded responses by compression.",
+                   "compress", transcoded_by_compression,
+                   [](std::size_t i) { return token(static_cast<compress_kind>(i)); });
+  labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx.",
+                   "kind", rejected, [](std::size_t i) { return token(static_cast<reject_kind>(i)); });
+  labelled_counter(out, "bfast_upstream_errors_total", "Upstream failures by kind.", "kind",
+                   upstream_errors,
+                   [](std::size_t i) { return token(static_cast<upstream_error_kind>(i)); });
+
+  auto plain = [&](std::string_view name, std::string_view help, std::int64_t v,
+                   std::string_view type = "counter") {
+    counter_header(out, name, help, type);
+    sample(out, name, "", v);
+  };
+  plain("bfast_responses_aborted_total",
+        "Client connections reset because the upstream body ended early.",
+        static_cast<std::int64_t>(responses_aborted.load()));
+  plain("bfast_upstream_retries_total", "Requests retried after a stale pooled connection.",
+        static_cast<std::int64_t>(upstream_retries.load()));
+  plain("bfast_upstream_reused_total", "Requests sent on a pooled upstream connection.",
+        static_cast<std::int64_t>(upstream_reused.load()));
+  plain("bfast_connections_accepted_total", "Client connections accepted.",
+        static_cast<std::int64_t>(connections_accepted.load()));
+  plain("bfast_connections_refused_total", "Client connections closed at once: max_connections.",
+        static_cast<std::int64_t>(connections_refused.load()));
+  plain("bfast_upstream_body_bytes_total", "Response body bytes read from the upstream.",
+        static_cast<std::int64_t>(bytes_from_upstream.load()));
+  plain("bfast_client_body_bytes_total", "Response body bytes written to clients.",
+        static_cast<std::int64_t>(bytes_to_client.load()));
+  plain("bfast_transform_in_bytes_total", "JSON bytes transcoded.",
+        static_cast<std::int64_t>(transform_json_bytes.load()));
+  plain("bfast_transform_out_bytes_total", "Bytes sent for transcoded responses.",
+        static_cast<std::int64_t>(transform_out_bytes.load()));
+  plain("bfast_open_connections", "Client connections open now.", open_connections.load(), "gauge");
+  plain("bfast_transforms_in_flight", "Responses being buffered or transcoded now.",
+        transforms_in_flight.load(), "gauge");
+  plain("bfast_transform_memory_bytes", "Memory reserved by transforms in flight.",
+        transform_memory_bytes.load(), "gauge");
+  plain("bfast_draining", "1 while the proxy drains for shutdown.", draining ? 1 : 0, "gauge");
+  transcode_seconds.render(out, "bfast_transcode_seconds", "Time to transcode one body.");
+  compress_seconds.render(out, "bfast_compress_seconds", "Time to compress one body.");
+  upstream_latency_seconds.render(out, "bfast_upstream_latency_seconds",
+                                  "Upstream request sent to response header received.");
+  return out;
+}
+
+}  // namespace bfast::server

@@ -1,0 +1,94 @@
+// Counters the admin listener exposes in the Prometheus text format. Everything is a relaxed
+// atomic: sessions on every I/O thread bump them, and a scrape reads a consistent-enough view.
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bfast/filter/decision.hpp"
+
+namespace bfast::server {
+
+class histogram {
+ public:
+  static constexpr std::array<double, 16> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                 0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                 1,      2.5,     5,      10};
+  void observe(double seconds) noexcept;
+  void render(std::string& out, std::string_view name, std::string_view help) const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_micros_{0};
+};
+
+// Why the proxy answered by itself instead of forwarding.
+enum class reject_kind : std::uint8_t {
+  bad_request,
+  smuggling,
+  header_too_large,
+  body_too_large,
+  expectation_failed,
+  method_not_allowed,
+  count_,
+};
+
+enum class upstream_error_kind : std::uint8_t {
+  connect_refused,
+  connect_timeout,
+  header_timeout,
+  bad_response,
+  reset_before_response,
+  body_reset,
+  body_timeout,
+  count_,
+};
+
+enum class compress_kind : std::uint8_t { none, lz4, lz4_parallel, gzip, zstd, count_ };
+
+[[nodiscard]] std::string_view token(reject_kind k) noexcept;
+[[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
+[[nodiscard]] std::string_view token(compress_kind k) noexcept;
+
+struct metrics {
+  std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(compress_kind::count_)>
+      transcoded_by_compression{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_kind::count_)> rejected{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(upstream_error_kind::count_)>
+      upstream_errors{};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> responses_aborted{0};   // truncated upstream body: client reset
+  std::atomic<std::uint64_t> upstream_retries{0};    // stale pooled connection, retried once
+  std::atomic<std::uint64_t> upstream_reused{0};     // requests sent on a pooled connection
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_refused{0}; // over max_connections
+  std::atomic<std::uint64_t> bytes_from_upstream{0}; // response body bytes read
+  std::atomic<std::uint64_t> bytes_to_client{0};     // response body bytes written
+  std::atomic<std::uint64_t> transform_json_bytes{0};
+  std::atomic<std::uint64_t> transform_out_bytes{0};
+  std::atomic<std::int64_t> open_connections{0};
+  std::atomic<std::int64_t> transforms_in_flight{0};
+  std::atomic<std::int64_t> transform_memory_bytes{0};
+  histogram transcode_seconds;
+  histogram compress_seconds;
+  histogram upstream_latency_seconds;  // request sent to response header received
+
+  void count(filter::reason r) noexcept {
+    decisions[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count(reject_kind k) noexcept {
+    rejected[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count(upstream_error_kind k) noexcept {
+    upstream_errors[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] std::string render(bool draining) const;
+};
+
+}  // namespace bfast::server

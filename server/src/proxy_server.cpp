@@ -1,0 +1,194 @@
+#include "proxy_server.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http.hpp>
+
+#include "simple_http.hpp"
+
+namespace bfast::server {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using std::chrono::milliseconds;
+
+unsigned io_threads(const config::proxy_config& cfg) {
+  if (cfg.threads) return cfg.threads;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw ? hw : 1;
+}
+
+simple_response admin_response(const simple_request& req, const metrics& stats, bool draining) {
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  simple_response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  if (path == "/healthz") {
+    res.body() = "ok\n";
+  } else if (path == "/readyz") {
+    if (draining) {
+      res.result(http::status::service_unavailable);
+      res.body() = "draining\n";
+    } else {
+      res.body() = "ready\n";
+    }
+  } else if (path == "/metrics") {
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = stats.render(draining);
+  } else {
+    res.result(http::status::not_found);
+    res.body() = "not found\n";
+  }
+  return res;
+}
+
+}  // namespace
+
+proxy_server::proxy_server(const config::proxy_config& cfg)
+    : cfg_(cfg),
+      log_(cfg.access_log),
+      transforms_(cfg.transform_threads, cfg.transform_memory_budget_bytes, stats_),
+      state_{cfg, stats_, transforms_, log_, {}, {}},
+      control_(1),
+      data_acceptor_(control_),
+      admin_acceptor_(control_),
+      signals_(control_, SIGTERM, SIGINT),
+      drain_timer_(control_) {
+  const unsigned n = io_threads(cfg);
+  for (unsigned i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<worker>(cfg.upstream_pool_max_idle,
+                                                milliseconds(cfg.upstream_pool_idle_timeout_ms)));
+    guards_.push_back(asio::make_work_guard(workers_.back()->ioc));
+  }
+}
+
+proxy_server::~proxy_server() {
+  for (auto& g : guards_) g.reset();
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  transforms_.stop();
+}
+
+void proxy_server::start() {
+  tcp::resolver resolver(control_);
+  boost::system::error_code ec;
+  const auto& up = cfg_.upstream_endpoint;
+  const auto results = resolver.resolve(up.host, std::to_string(up.port), ec);
+  if (ec) throw std::system_error(ec, "cannot resolve upstream " + up.to_string());
+  for (const auto& r : results) state_.upstream.push_back(r.endpoint());
+
+  open_acceptor(data_acceptor_, cfg_.listen.host, cfg_.listen.port);
+  open_acceptor(admin_acceptor_, cfg_.admin_listen.host, cfg_.admin_listen.port);
+  serve_simple(admin_acceptor_, [this](const simple_request& req) {
+    return admin_response(req, stats_, state_.draining.load());
+  });
+  asio::co_spawn(control_, accept_loop(), asio::detached);
+  signals_.async_wait([this](const auto& e, int signo) { on_signal(e, signo); });
+}
+
+asio::awaitable<void> proxy_server::accept_loop() {
+  for (;;) {
+    worker& w = *workers_[next_worker_++ % workers_.size()];
+    auto [ec, socket] = co_await data_acceptor_.async_accept(w.ioc, use_tuple);
+    if (ec) {
+      if (!data_acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors and the like: wait a moment instead of spinning.
+      asio::steady_timer pause(control_, milliseconds(10));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    if (stats_.open_connections.load() >= static_cast<std::int64_t>(cfg_.max_connections)) {
+      stats_.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      boost::system::error_code ig;
+      socket.close(ig);
+      continue;
+    }
+    stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
+    start_proxy_session(state_, w, std::move(socket));
+  }
+}
+
+void proxy_server::on_signal(const boost::system::error_code& ec, int signo) {
+  if (ec) return;
+  ++signals_seen_;
+  if (signals_seen_ > 1) {
+    std::fprintf(stderr, "bfast-proxy: second signal (%d), exiting now\n", signo);
+    finish(1);
+    return;
+  }
+  // 1. Not ready any more, while still serving, so endpoint removal can propagate.
+  state_.draining.store(true);
+  std::fprintf(stderr, "bfast-proxy: signal %d, draining: /readyz is 503 for %u ms\n", signo,
+               cfg_.drain_delay_ms);
+  signals_.async_wait([this](const auto& e, int s) { on_signal(e, s); });
+  drain_timer_.expires_after(milliseconds(cfg_.drain_delay_ms));
+  drain_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (!e) stop_accepting();
+  });
+}
+
+void proxy_server::stop_accepting() {
+  // 2. Stop accepting; 3. idle kept-alive connections close, busy ones answer with
+  // Connection: close; 4. requests in flight finish.
+  boost::system::error_code ig;
+  data_acceptor_.close(ig);
+  for (auto& w : workers_) asio::post(w->ioc, [wp = w.get()] { close_idle_sessions(*wp); });
+  shutdown_deadline_ = std::chrono::steady_clock::now() + milliseconds(cfg_.shutdown_timeout_ms);
+  wait_for_idle();
+}
+
+void proxy_server::wait_for_idle() {
+  const auto open = stats_.open_connections.load();
+  if (open == 0) {
+    std::fprintf(stderr, "bfast-proxy: drained, exiting\n");
+    finish(0);
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= shutdown_deadline_) {
+    // 5. Out of time: say what is cut.
+    std::fprintf(stderr,
+                 "bfast-proxy: shutdown timeout after %u ms, closing %lld connection(s) "
+                 "(%lld transform(s) in flight)\n",
+                 cfg_.shutdown_timeout_ms, static_cast<long long>(open),
+                 static_cast<long long>(stats_.transforms_in_flight.load()));
+    finish(0);
+    return;
+  }
+  for (auto& w : workers_) asio::post(w->ioc, [wp = w.get()] { close_idle_sessions(*wp); });
+  drain_timer_.expires_after(milliseconds(20));
+  drain_timer_.async_wait([this](const boost::system::error_code& e) {
+    if (!e) wait_for_idle();
+  });
+}
+
+void proxy_server::finish(int code) {
+  exit_code_ = code;
+  boost::system::error_code ig;
+  data_acceptor_.close(ig);
+  admin_acceptor_.close(ig);
+  signals_.cancel(ig);
+  drain_timer_.cancel();
+  for (auto& g : guards_) g.reset();
+  for (auto& w : workers_) w->ioc.stop();
+  control_.stop();
+}
+
+int proxy_server::run() {
+  for (auto& w : workers_) threads_.emplace_back([wp = w.get()] { wp->ioc.run(); });
+  control_.run();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  return exit_code_;
+}
+
+}  // namespace bfast::server

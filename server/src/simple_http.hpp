@@ -1,0 +1,26 @@
+// A small HTTP/1.1 server for the proxy's own endpoints (admin, demo API): whole requests and
+// responses in memory, with the same deadlines and limits as the data path.
+#pragma once
+#include <functional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace bfast::server {
+
+namespace http = boost::beast::http;
+
+using simple_request = http::request<http::string_body>;
+using simple_response = http::response<http::string_body>;
+using simple_handler = std::function<simple_response(const simple_request&)>;
+
+// Accepts on `acceptor` until it is closed; each connection runs on the acceptor's executor.
+void serve_simple(boost::asio::ip::tcp::acceptor& acceptor, simple_handler handler);
+
+// Binds a listening acceptor; throws std::system_error naming the address on failure.
+void open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                   unsigned short port);
+
+}  // namespace bfast::server

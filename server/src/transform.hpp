@@ -1,0 +1,89 @@
+// The transform path's CPU work, kept off the I/O threads: JSON -> B-FAST, then the compression
+// the policy picks. Also the memory budget for transforms in flight.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "bfast/byte_buffer.hpp"
+#include "bfast/compress_arena.hpp"
+#include "bfast/policy.hpp"
+#include "bfast/config/config.hpp"
+#include "bfast/filter/network_hints.hpp"
+#include "bfast/status.hpp"
+#include "metrics.hpp"
+
+namespace bfast::server {
+
+struct transform_request {
+  std::string_view json;
+  bool pack_floats = false;
+  config::compress_mode mode = config::compress_mode::automatic;
+  filter::client_network network;
+  bool accept_gzip = false;
+  bool accept_zstd = false;
+};
+
+struct transform_outcome {
+  transcode_result transcode;
+  byte_buffer body;                    // the bytes to send
+  std::size_t message_bytes = 0;       // the uncompressed B-FAST message
+  compress_kind compress = compress_kind::none;
+  std::string_view compress_token = "none";  // BFast-Status compress=: none | lz4 | lz4-parallel
+  std::string_view content_encoding;   // empty, gzip or zstd
+  std::string_view policy_reason = "none";
+  double transcode_seconds = 0;
+  double compress_seconds = 0;
+};
+
+// Memory reserved for one transform; released when it goes out of scope.
+class budget_lease {
+ public:
+  budget_lease() = default;
+  budget_lease(std::atomic<std::int64_t>* pool, std::int64_t limit) : pool_(pool), limit_(limit) {}
+  budget_lease(const budget_lease&) = delete;
+  budget_lease& operator=(const budget_lease&) = delete;
+  ~budget_lease() { release(); }
+
+  // Adds n bytes to the lease; false (and nothing added) if the budget cannot cover them.
+  [[nodiscard]] bool grow(std::uint64_t n) noexcept;
+  void release() noexcept;
+  [[nodiscard]] std::uint64_t held() const noexcept { return held_; }
+
+ private:
+  std::atomic<std::int64_t>* pool_ = nullptr;
+  std::int64_t limit_ = 0;
+  std::uint64_t held_ = 0;
+};
+
+class transform_service {
+ public:
+  transform_service(unsigned threads, std::uint64_t memory_budget, metrics& m);
+  ~transform_service();
+
+  [[nodiscard]] budget_lease lease() noexcept {
+    return budget_lease(&m_.transform_memory_bytes, static_cast<std::int64_t>(budget_));
+  }
+
+  // Runs the transform on the transform threads and resumes the caller on its own executor.
+  boost::asio::awaitable<void> run(const transform_request& req, transform_outcome& out);
+
+  void stop();
+
+  // The synchronous work, on the calling thread (one transcoder and compressor per thread).
+  void transform_now(const transform_request& req, transform_outcome& out);
+
+ private:
+  std::uint64_t budget_;
+  metrics& m_;
+  compress_arena arena_;
+  server_speeds speeds_;   // measured at start-up
+  policy_config policy_;
+  boost::asio::thread_pool pool_;
+};
+
+}  // namespace bfast::server

@@ -1,0 +1,497 @@
+// LZ4 in both layouts, the overlapped pipeline, the arena, transport encodings, and the decoder's
+// handling of compressed and hostile compressed input.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bfast/calibrate.hpp"
+#include "bfast/compress.hpp"
+#include "bfast/compress_arena.hpp"
+#include "bfast/decoder.hpp"
+#include "bfast/format.hpp"
+#include "bfast/transcoder.hpp"
+#include "bfast/transport.hpp"
+#include "test_support.hpp"
+
+namespace bfast {
+namespace {
+
+using test::fs::path;
+
+std::vector<std::uint8_t> to_vector(const byte_buffer& b) { return {b.data(), b.data() + b.size()}; }
+
+lz4_options forced(lz4_layout_choice layout, std::size_t chunk = std::size_t{256} * 1024) {
+  lz4_options o;
+  o.layout = layout;
+  o.chunk_bytes = chunk;
+  return o;
+}
+
+std::vector<std::uint8_t> compress_with(std::span<const std::uint8_t> message,
+                                        const lz4_options& options, compress_arena* arena = nullptr,
+                                        int threads = 0, compress_result* result = nullptr) {
+  lz4_compressor c(arena, options);
+  byte_buffer out;
+  const compress_result r = c.compress(message, out, threads);
+  if (result) *result = r;
+  EXPECT_TRUE(r.ok()) << reason_token(r.error);
+  return to_vector(out);
+}
+
+std::string decode_json(std::span<const std::uint8_t> wire, decode_result* result = nullptr) {
+  std::string json;
+  const decode_result r = decode_to_json(wire, json);
+  if (result) *result = r;
+  return json;
+}
+
+compress_arena& test_arena() {
+  static compress_arena arena(4);
+  return arena;
+}
+
+// --- every real-world document, both layouts, our decoder and both oracles -------------------
+
+class realworld_compressed : public ::testing::TestWithParam<path> {};
+
+TEST_P(realworld_compressed, both_layouts_round_trip_and_satisfy_both_oracles) {
+  const std::string json = test::read_file(GetParam());
+  const test::encoded plain = test::encode(json);
+  ASSERT_TRUE(plain.result.ok()) << plain.result.detail;
+  const std::string expected = decode_json(plain.bytes);
+  for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
+    compress_result r;
+    const std::vector<std::uint8_t> wire =
+        compress_with(plain.bytes, forced(layout), &test_arena(), 0, &r);
+    ASSERT_GE(wire.size(), 2u);
+    EXPECT_FALSE(wire[0] == 'B' && wire[1] == 'F');
+    message_info info;
+    ASSERT_TRUE(inspect_message(wire, info).ok());
+    EXPECT_EQ(info.layout, layout == lz4_layout_choice::single ? message_layout::lz4_single
+                                                               : message_layout::lz4_parallel);
+    EXPECT_EQ(info.chunks, r.chunks);
+    decode_result dr;
+    EXPECT_EQ(decode_json(wire, &dr), expected);
+    EXPECT_TRUE(dr.ok()) << reason_token(dr.error);
+    const std::string name = test::test_name(GetParam().stem().string()) +
+                             (layout == lz4_layout_choice::single ? "_single" : "_parallel");
+    EXPECT_TRUE(test::oracles_accept(json, wire, name));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    corpus, realworld_compressed,
+    ::testing::ValuesIn(test::files_in(test::shared_dir() / "corpus" / "realworld", ".json")),
+    [](const auto& info) { return test::test_name(info.param.stem().string()); });
+
+// --- rule 4: a compressed message never begins with 'BF' ---------------------------------------
+
+class magic_collision : public ::testing::TestWithParam<path> {};
+
+TEST_P(magic_collision, compressed_message_avoids_the_magic_and_both_oracles_read_it) {
+  const std::string json = test::read_file(GetParam());
+  const test::encoded plain = test::encode(json);
+  ASSERT_TRUE(plain.result.ok());
+  // The document exists to hit the collision; if it stops doing so the test proves nothing.
+  ASSERT_TRUE(size_collides_with_magic(plain.bytes.size())) << plain.bytes.size();
+  for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
+    compress_result r;
+    const std::vector<std::uint8_t> wire = compress_with(plain.bytes, forced(layout, 4096), nullptr, 0, &r);
+    EXPECT_TRUE(r.collision_padded);
+    EXPECT_EQ(r.message_bytes, plain.bytes.size() + 1);
+    ASSERT_GE(wire.size(), 2u);
+    EXPECT_FALSE(wire[0] == 'B' && wire[1] == 'F');
+    EXPECT_EQ(decode_json(wire), decode_json(plain.bytes));
+    const std::string name = "collision_" + test::test_name(GetParam().stem().string()) +
+                             (layout == lz4_layout_choice::single ? "_single" : "_parallel");
+    EXPECT_TRUE(test::oracles_accept(json, wire, name));
+  }
+}
+
+std::vector<path> collision_documents() {
+  std::vector<path> v;
+  for (const path& p : test::files_in(test::shared_dir() / "corpus" / "semantic", ".json"))
+    if (p.filename().string().rfind("size_collides_with_magic", 0) == 0) v.push_back(p);
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(semantic, magic_collision, ::testing::ValuesIn(collision_documents()),
+                         [](const auto& info) { return test::test_name(info.param.stem().string()); });
+
+TEST(magic_collision_rule, only_sizes_whose_low_bytes_read_bf_collide) {
+  EXPECT_TRUE(size_collides_with_magic(17986));
+  EXPECT_TRUE(size_collides_with_magic(17986 + 65536));
+  EXPECT_FALSE(size_collides_with_magic(17985));
+  EXPECT_FALSE(size_collides_with_magic(17987));
+}
+
+// --- sizes and thresholds -----------------------------------------------------------------------
+
+TEST(lz4_compress, messages_of_256_bytes_or_less_are_never_compressed) {
+  const test::encoded small = test::encode(R"({"a":"0123456789012345678901234567890123456789"})");
+  ASSERT_TRUE(small.result.ok());
+  ASSERT_LE(small.bytes.size(), 256u);
+  lz4_compressor c;
+  byte_buffer out;
+  const compress_result r = c.compress(small.bytes, out);
+  EXPECT_EQ(r.error, compress_error::too_small);
+  EXPECT_TRUE(out.empty());
+
+  std::vector<std::uint8_t> m(257, 0x10);
+  m[0] = 'B';
+  m[1] = 'F';
+  EXPECT_TRUE(c.compress(m, out).ok());
+}
+
+TEST(lz4_compress, layout_follows_the_configurable_threshold) {
+  const std::string json = sample_records_json(4000);
+  const test::encoded plain = test::encode(json);
+  ASSERT_TRUE(plain.result.ok());
+  lz4_options o;
+  o.parallel_threshold = plain.bytes.size() + 1;
+  compress_result r;
+  (void)compress_with(plain.bytes, o, nullptr, 0, &r);
+  EXPECT_EQ(r.layout, message_layout::lz4_single);
+  o.parallel_threshold = plain.bytes.size();
+  o.chunk_bytes = 64 * 1024;
+  (void)compress_with(plain.bytes, o, nullptr, 0, &r);
+  EXPECT_EQ(r.layout, message_layout::lz4_parallel);
+  EXPECT_EQ(r.chunks, (plain.bytes.size() + o.chunk_bytes - 1) / o.chunk_bytes);
+  EXPECT_LE(r.wire_bytes, lz4_compress_bound(plain.bytes.size(), o));
+}
+
+TEST(lz4_compress, zero_chunk_size_is_refused) {
+  lz4_compressor c(nullptr, forced(lz4_layout_choice::parallel, 0));
+  std::vector<std::uint8_t> m(1000, 0x10);
+  byte_buffer out;
+  EXPECT_EQ(c.compress(m, out).error, compress_error::bad_options);
+}
+
+TEST(lz4_compress, hc_level_round_trips_and_is_not_larger) {
+  const test::encoded plain = test::encode(sample_records_json(3000));
+  ASSERT_TRUE(plain.result.ok());
+  lz4_options fast = forced(lz4_layout_choice::parallel, 64 * 1024);
+  lz4_options hc = fast;
+  hc.hc_level = 9;
+  const std::vector<std::uint8_t> a = compress_with(plain.bytes, fast);
+  const std::vector<std::uint8_t> b = compress_with(plain.bytes, hc, &test_arena());
+  EXPECT_LE(b.size(), a.size());
+  EXPECT_EQ(decode_json(b), decode_json(plain.bytes));
+}
+
+// --- determinism: the bytes do not depend on threads or on the pipeline -------------------------
+
+TEST(lz4_compress, output_is_identical_for_every_thread_count) {
+  const test::encoded plain = test::encode(sample_records_json(12000));
+  ASSERT_TRUE(plain.result.ok());
+  const lz4_options o = forced(lz4_layout_choice::parallel, 32 * 1024);
+  const std::vector<std::uint8_t> reference = compress_with(plain.bytes, o);
+  ASSERT_GT(reference.size(), 8u);
+  EXPECT_GT(load_u32(reference.data() + 4), 8u);  // many chunks, so threads really interleave
+  for (int threads = 1; threads <= 4; ++threads) {
+    EXPECT_EQ(compress_with(plain.bytes, o, &test_arena(), threads), reference) << threads;
+  }
+  compress_arena one(1);
+  EXPECT_EQ(compress_with(plain.bytes, o, &one), reference);
+}
+
+TEST(lz4_pipeline, overlapped_and_sequential_give_the_same_bytes_at_every_thread_count) {
+  const std::string json = sample_records_json(9000);  // ~1.5 MB of JSON
+  for (const std::size_t chunk : {std::size_t{256} * 1024, std::size_t{16} * 1024}) {
+    lz4_options o;
+    o.chunk_bytes = chunk;
+    o.parallel_threshold = 200'000;
+    transcoder t;
+    byte_buffer reference;
+    lz4_compressor seq(nullptr, o);
+    const encode_result base = seq.encode_json(t, json, reference, 1, pipeline_mode::sequential);
+    ASSERT_TRUE(base.ok());
+    ASSERT_EQ(base.compress.layout, message_layout::lz4_parallel);
+    const test::encoded plain = test::encode(json);
+    EXPECT_EQ(to_vector(reference), compress_with(plain.bytes, o));
+    for (int threads = 1; threads <= 4; ++threads) {
+      for (const pipeline_mode mode : {pipeline_mode::overlapped, pipeline_mode::sequential}) {
+        lz4_compressor c(&test_arena(), o);
+        byte_buffer out;
+        const encode_result r = c.encode_json(t, json, out, threads, mode);
+        ASSERT_TRUE(r.ok());
+        EXPECT_TRUE(r.compress.ok());
+        EXPECT_EQ(to_vector(out), to_vector(reference)) << threads << " chunk " << chunk;
+        EXPECT_EQ(std::vector<std::uint8_t>(c.last_message().begin(), c.last_message().end()),
+                  plain.bytes);
+      }
+    }
+  }
+}
+
+TEST(lz4_pipeline, small_and_refused_documents) {
+  transcoder t;
+  lz4_compressor c(&test_arena());
+  byte_buffer out;
+  encode_result r = c.encode_json(t, R"({"a":1})", out);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.compress.error, compress_error::too_small);
+  EXPECT_EQ(to_vector(out), test::encode(R"({"a":1})").bytes);  // sent as it is
+
+  r = c.encode_json(t, "[1,2", out);
+  EXPECT_EQ(r.transcode.error, transcode_error::invalid_json);
+  EXPECT_TRUE(out.empty());
+
+  // Too deep after several slices were handed to helpers: the error wins and nothing leaks.
+  std::string deep = sample_records_json(12000);
+  deep.pop_back();
+  deep += ",";
+  for (int i = 0; i < 200; ++i) deep += '[';
+  for (int i = 0; i < 200; ++i) deep += ']';
+  deep += ']';
+  lz4_options o;
+  o.parallel_threshold = 1000;
+  c.set_options(o);
+  r = c.encode_json(t, deep, out, 4);
+  EXPECT_EQ(r.transcode.error, transcode_error::too_deep);
+  EXPECT_TRUE(out.empty());
+}
+
+// A slow-path document (an integer beyond 64 bits) goes through the same chunking.
+TEST(lz4_pipeline, slow_path_documents_are_chunked_the_same_way) {
+  std::string json = sample_records_json(8000);
+  json.insert(1, "123456789012345678901234567890,");
+  lz4_options o;
+  o.parallel_threshold = 1000;
+  o.chunk_bytes = 64 * 1024;
+  transcoder t;
+  lz4_compressor c(&test_arena(), o);
+  byte_buffer out;
+  const encode_result r = c.encode_json(t, json, out, 4);
+  ASSERT_TRUE(r.ok());
+  const test::encoded plain = test::encode(json);
+  EXPECT_EQ(to_vector(out), compress_with(plain.bytes, o));
+}
+
+class slice_recorder final : public slice_sink {
+ public:
+  void on_slice(std::size_t begin, std::size_t end) override { slices.emplace_back(begin, end); }
+  std::vector<std::pair<std::size_t, std::size_t>> slices;
+};
+
+TEST(transcode_sliced, same_bytes_as_transcode_and_consecutive_slices) {
+  for (const path& p : test::files_in(test::shared_dir() / "corpus" / "realworld", ".json")) {
+    const std::string json = test::read_file(p);
+    transcoder t;
+    byte_buffer a, b;
+    ASSERT_TRUE(t.transcode(json, a).ok());
+    slice_recorder rec;
+    ASSERT_TRUE(t.transcode_sliced(json, b, 8192, rec).ok()) << p;
+    EXPECT_EQ(to_vector(a), to_vector(b)) << p;
+    EXPECT_LE(b.size(), transcoder::message_bound(json.size()));
+    ASSERT_EQ(rec.slices.size(), b.size() / 8192) << p;
+    for (std::size_t i = 0; i < rec.slices.size(); ++i) {
+      EXPECT_EQ(rec.slices[i].first, i * 8192);
+      EXPECT_EQ(rec.slices[i].second, (i + 1) * 8192);
+    }
+  }
+}
+
+TEST(transcode_sliced, worst_case_expansion_stays_within_the_bound) {
+  for (const std::string json : {std::string("10"), std::string("[10,10,10,10,10]"),
+                                 std::string("[[],[],[]]"), std::string(R"(["","",""])"),
+                                 std::string(R"({"a":10,"b":-1})"), std::string("1e1")}) {
+    transcoder t;
+    byte_buffer out;
+    slice_recorder rec;
+    ASSERT_TRUE(t.transcode_sliced(json, out, 4, rec).ok()) << json;
+    EXPECT_LE(out.size(), transcoder::message_bound(json.size())) << json;
+  }
+}
+
+// --- the arena ---------------------------------------------------------------------------------
+
+TEST(compress_arena, runs_every_job_once_and_reports_its_load) {
+  compress_arena arena(3);
+  EXPECT_EQ(arena.concurrency(), 3);
+  std::vector<std::atomic<int>> seen(1000);
+  std::atomic<int> min_busy{1 << 20};
+  arena.run_batch(seen.size(), 3, [&](std::size_t i) {
+    seen[i].fetch_add(1);
+    const int busy = arena.load().busy;
+    int cur = min_busy.load();
+    while (busy < cur && !min_busy.compare_exchange_weak(cur, busy)) {
+    }
+  });
+  for (const auto& s : seen) EXPECT_EQ(s.load(), 1);
+  EXPECT_GE(min_busy.load(), 1);  // a job is always counted while it runs
+  const arena_load idle = arena.load();
+  EXPECT_EQ(idle.busy, 0);
+  EXPECT_EQ(idle.queued, 0);
+  EXPECT_EQ(idle.idle(), 3);
+  EXPECT_FALSE(idle.saturated());
+}
+
+TEST(compress_arena, default_size_is_the_hardware_concurrency) {
+  compress_arena arena;
+  EXPECT_GE(arena.concurrency(), 1);
+  EXPECT_EQ(&compress_arena::shared(), &compress_arena::shared());
+}
+
+// --- decoder: hostile compressed input ----------------------------------------------------------
+
+std::vector<std::uint8_t> sample_message() {
+  const test::encoded e = test::encode(sample_records_json(500));
+  EXPECT_TRUE(e.result.ok());
+  return e.bytes;
+}
+
+TEST(lz4_decode, every_truncation_is_a_clean_error) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
+    const std::vector<std::uint8_t> wire = compress_with(plain, forced(layout, 8192));
+    for (std::size_t n = 0; n < wire.size(); n += (n < 64 ? 1 : 97)) {
+      std::span<const std::uint8_t> cut(wire.data(), n);
+      EXPECT_FALSE(validate_message(cut).ok()) << n;
+    }
+    EXPECT_TRUE(validate_message(wire).ok());
+  }
+}
+
+TEST(lz4_decode, declared_sizes_beyond_the_limit_are_too_large) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  decode_options small;
+  small.max_message_bytes = plain.size() - 1;
+  for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
+    const std::vector<std::uint8_t> wire = compress_with(plain, forced(layout, 8192));
+    EXPECT_EQ(validate_message(wire, small).error, decode_error::too_large);
+    decode_options exact;
+    exact.max_message_bytes = plain.size();
+    EXPECT_TRUE(validate_message(wire, exact).ok());
+  }
+  // A tiny body declaring 4 GiB: a bomb, refused before any allocation.
+  std::vector<std::uint8_t> bomb = {0xFF, 0xFF, 0xFF, 0xF0, 0x00, 0x00, 0x00, 0x00, 0x00};
+  EXPECT_EQ(validate_message(bomb).error, decode_error::too_large);
+}
+
+TEST(lz4_decode, inflated_sizes_and_hostile_chunk_counts_are_refused) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  const std::vector<std::uint8_t> single = compress_with(plain, forced(lz4_layout_choice::single));
+  const std::vector<std::uint8_t> parallel =
+      compress_with(plain, forced(lz4_layout_choice::parallel, 8192));
+
+  std::vector<std::uint8_t> m = single;
+  store_u32(m.data(), static_cast<std::uint32_t>(plain.size() + 1));  // claims one byte more
+  EXPECT_EQ(validate_message(m).error, decode_error::bad_compression);
+  store_u32(m.data(), static_cast<std::uint32_t>(plain.size() * 1000));  // beyond any LZ4 ratio
+  EXPECT_EQ(validate_message(m).error, decode_error::bad_compression);
+
+  for (const std::uint32_t k : {0xFFFFFFFFu, 0x10000000u, load_u32(parallel.data() + 4) + 1,
+                                load_u32(parallel.data() + 4) - 1, 0u}) {
+    m = parallel;
+    store_u32(m.data() + 4, k);
+    EXPECT_FALSE(validate_message(m).ok()) << k;
+  }
+  m = parallel;
+  store_u32(m.data() + 8, 0xFFFFFFF0u);  // first chunk length beyond the message
+  EXPECT_FALSE(validate_message(m).ok());
+  m = parallel;
+  store_u32(m.data() + 12, 8193);  // first chunk's declared size one byte too many
+  EXPECT_FALSE(validate_message(m).ok());
+  m = parallel;
+  store_u32(m.data(), load_u32(m.data()) + 1);  // total one more than the chunks hold
+  EXPECT_FALSE(validate_message(m).ok());
+  m = parallel;
+  m.push_back(0);  // bytes after the last chunk
+  EXPECT_FALSE(validate_message(m).ok());
+}
+
+TEST(lz4_decode, bit_flips_never_crash) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
+    const std::vector<std::uint8_t> wire = compress_with(plain, forced(layout, 4096));
+    std::uint32_t state = 12345;
+    for (int i = 0; i < 400; ++i) {
+      std::vector<std::uint8_t> m = wire;
+      state = state * 1103515245u + 12345u;
+      m[(state >> 8) % m.size()] ^= static_cast<std::uint8_t>(1u << (state % 8));
+      std::string json;
+      (void)decode_to_json(m, json);  // any outcome but a crash or a leak
+    }
+  }
+}
+
+TEST(lz4_decode, inspect_lists_the_chunks) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  const std::vector<std::uint8_t> wire = compress_with(plain, forced(lz4_layout_choice::parallel, 8192));
+  message_info info;
+  ASSERT_TRUE(inspect_message(wire, info).ok());
+  EXPECT_EQ(info.layout, message_layout::lz4_parallel);
+  ASSERT_EQ(info.chunk_list.size(), (plain.size() + 8191) / 8192);
+  std::size_t sum = 0, wire_sum = 8;
+  for (const lz4_chunk_info& c : info.chunk_list) {
+    sum += c.message_bytes;
+    wire_sum += 4 + c.wire_bytes;
+  }
+  EXPECT_EQ(sum, plain.size());
+  EXPECT_EQ(wire_sum, wire.size());
+  EXPECT_EQ(info.message_bytes, plain.size());
+}
+
+// --- transport encodings --------------------------------------------------------------------------
+
+TEST(transport, gzip_and_zstd_round_trip_at_several_levels) {
+  const std::vector<std::uint8_t> plain = sample_message();
+  transport_encoder enc;
+  for (const transport_codec codec : {transport_codec::gzip, transport_codec::zstd}) {
+    for (const int level : {1, 3, 6, 9}) {
+      byte_buffer wire, back;
+      ASSERT_TRUE(enc.encode(codec, level, plain, wire));
+      EXPECT_LT(wire.size(), plain.size());
+      ASSERT_TRUE(enc.decode(codec, wire.span(), back, plain.size()));
+      EXPECT_EQ(to_vector(back), plain);
+      EXPECT_FALSE(enc.decode(codec, wire.span(), back, plain.size() - 1));  // output limit
+      EXPECT_FALSE(enc.decode(codec, wire.span().first(wire.size() - 3), back, plain.size()));
+    }
+  }
+  byte_buffer wire;
+  ASSERT_TRUE(enc.encode(transport_codec::zstd, 3, plain, wire, 2));  // libzstd's own workers
+  byte_buffer back;
+  ASSERT_TRUE(enc.decode(transport_codec::zstd, wire.span(), back, plain.size()));
+  EXPECT_EQ(to_vector(back), plain);
+}
+
+// What HTTP clients do with Content-Encoding: node's zlib (as fetch) and the zstd tool undo it,
+// and the deployed decoders then read the B-FAST message.
+TEST(transport, http_clients_undo_the_encoding_and_the_oracles_read_the_result) {
+  const path doc = test::shared_dir() / "corpus" / "realworld" / "twitter.json";
+  const std::string json = test::read_file(doc);
+  const test::encoded plain = test::encode(json);
+  ASSERT_TRUE(plain.result.ok());
+  transport_encoder enc;
+  byte_buffer gz, zs;
+  ASSERT_TRUE(enc.encode(transport_codec::gzip, 6, plain.bytes, gz));
+  ASSERT_TRUE(enc.encode(transport_codec::zstd, 3, plain.bytes, zs));
+  const path dir = test::scratch_dir();
+  test::write_file(dir / "twitter.bfast.gz", gz.span());
+  test::write_file(dir / "twitter.bfast.zst", zs.span());
+  test::write_file(dir / "twitter.json", json);
+
+  const test::command_result node = test::run_command(
+      {BFAST_NODE, "-e",
+       "const fs=require('fs'),z=require('zlib');"
+       "fs.writeFileSync(process.argv[2],z.gunzipSync(fs.readFileSync(process.argv[1])))",
+       (dir / "twitter.bfast.gz").string(), (dir / "from_gzip.bfast").string()});
+  ASSERT_EQ(node.exit_code, 0) << node.output;
+  EXPECT_EQ(test::read_file(dir / "from_gzip.bfast").size(), plain.bytes.size());
+  EXPECT_TRUE(test::check_node(dir / "twitter.json", dir / "from_gzip.bfast").ran_ok);
+  EXPECT_TRUE(test::check_python(dir / "twitter.json", dir / "from_gzip.bfast").ran_ok);
+
+  const test::command_result zstd = test::run_command(
+      {"zstd", "-q", "-d", "-f", (dir / "twitter.bfast.zst").string(), "-o",
+       (dir / "from_zstd.bfast").string()});
+  if (zstd.exit_code == 127) GTEST_SKIP() << "the zstd tool is not installed";
+  ASSERT_EQ(zstd.exit_code, 0) << zstd.output;
+  EXPECT_TRUE(test::check_node(dir / "twitter.json", dir / "from_zstd.bfast").ran_ok);
+}
+
+}  // namespace
+}  // namespace bfast

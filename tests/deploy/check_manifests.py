@@ -1,0 +1,326 @@
+"""Checks the deployment files: docker/k8s/*.yaml, docker/compose.yaml and docker/Dockerfile.
+
+Every port and timing is read from the proxy config held in each ConfigMap, and the rest of the
+files must agree with it: container ports, probes, the Service, the image's EXPOSE, and a
+termination grace period long enough for the drain.
+
+usage: check_manifests.py REPO_ROOT [--proxy-binary PATH]
+With --proxy-binary, each ConfigMap's config must also pass `bfast-proxy --check-config`.
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+REPO = None
+PROXY_BINARY = None
+
+# The proxy config keys the manifests rely on (config/src/config.cpp), and the defaults
+# of the two drain timings (config/include/bfast/config/config.hpp).
+LISTEN_KEY = "listen"
+ADMIN_LISTEN_KEY = "admin_listen"
+UPSTREAM_KEY = "upstream"
+DRAIN_DELAY_KEY = "drain_delay_ms"
+SHUTDOWN_TIMEOUT_KEY = "shutdown_timeout_ms"
+DEFAULT_DRAIN_DELAY_S = 5.0
+DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
+
+PROXY_IMAGE = re.compile(r"(^|/)bfast-proxy(:|@|$)")
+CONFIG_FILE_NAME = "proxy.json"
+
+
+def load_yaml_documents(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def port_of(address):
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"not HOST:PORT: {address!r}")
+    return int(port)
+
+
+def millis_to_seconds(config, key, default_s):
+    return config[key] / 1000.0 if key in config else default_s
+
+
+class ProxyConfig:
+    def __init__(self, text, need_upstream=True):
+        self.raw = json.loads(text)
+        self.listen_port = port_of(self.raw[LISTEN_KEY])
+        self.admin_port = port_of(self.raw[ADMIN_LISTEN_KEY])
+        self.upstream = self.raw[UPSTREAM_KEY] if need_upstream else self.raw.get(UPSTREAM_KEY)
+        self.drain_delay_s = millis_to_seconds(self.raw, DRAIN_DELAY_KEY, DEFAULT_DRAIN_DELAY_S)
+        self.shutdown_timeout_s = millis_to_seconds(
+            self.raw, SHUTDOWN_TIMEOUT_KEY, DEFAULT_SHUTDOWN_TIMEOUT_S)
+
+    def listen_host_is_loopback(self):
+        host = self.raw[LISTEN_KEY].rpartition(":")[0].strip("[]")
+        return host in ("127.0.0.1", "localhost", "::1")
+
+
+def dockerfile_runtime():
+    """EXPOSE ports, USER, ENTRYPOINT and RUN lines of the Dockerfile's last stage."""
+    with open(os.path.join(REPO, "docker", "Dockerfile"), encoding="utf-8") as f:
+        text = f.read().replace("\\\n", " ")
+    stages = re.split(r"(?im)^FROM\s", text)
+    last = stages[-1]
+    info = {"expose": set(), "user": None, "entrypoint": None, "run": [], "env": {},
+            "copy": {}, "stages": stages}
+    for line in last.splitlines():
+        word, _, rest = line.strip().partition(" ")
+        word = word.upper()
+        if word == "EXPOSE":
+            info["expose"] |= {int(p.split("/")[0]) for p in rest.split()}
+        elif word == "USER":
+            info["user"] = rest.strip()
+        elif word == "ENTRYPOINT":
+            info["entrypoint"] = json.loads(rest)
+        elif word == "COPY" and not rest.startswith("--from"):
+            *sources, dest = rest.split()
+            for source in sources:
+                info["copy"][dest] = source
+        elif word == "RUN":
+            info["run"].append(rest)
+        elif word == "ENV":
+            for item in shlex.split(rest):
+                key, _, value = item.partition("=")
+                info["env"][key] = value
+    return info
+
+
+class ManifestChecks:
+    """Shared checks for one manifest file holding a ConfigMap, a Deployment and a Service."""
+
+    manifest = None
+    sidecar = None
+
+    @classmethod
+    def setUpClass(cls):
+        docs = load_yaml_documents(os.path.join(REPO, "docker", "k8s", cls.manifest))
+        by_kind = {}
+        for d in docs:
+            by_kind.setdefault(d["kind"], []).append(d)
+        cls.by_kind = by_kind
+        cls.configmap = by_kind["ConfigMap"][0]
+        cls.deployment = by_kind["Deployment"][0]
+        cls.service = by_kind["Service"][0]
+        cls.config = ProxyConfig(cls.configmap["data"][CONFIG_FILE_NAME])
+        cls.pod = cls.deployment["spec"]["template"]["spec"]
+        proxies = [(c, "initContainers") for c in cls.pod.get("initContainers", [])
+                   if PROXY_IMAGE.search(c["image"])]
+        proxies += [(c, "containers") for c in cls.pod.get("containers", [])
+                    if PROXY_IMAGE.search(c["image"])]
+        assert len(proxies) == 1, f"{cls.manifest}: expected one bfast-proxy container"
+        cls.proxy, cls.proxy_list = proxies[0]
+
+    def all_containers(self):
+        return self.pod.get("initContainers", []) + self.pod["containers"]
+
+    def resolve_port(self, container, port):
+        if isinstance(port, int):
+            return port
+        named = {p["name"]: p["containerPort"] for p in container.get("ports", [])
+                 if "name" in p}
+        self.assertIn(port, named, f"named port {port!r} not declared")
+        return named[port]
+
+    def effective_security(self, container, key):
+        own = container.get("securityContext", {})
+        if key in own:
+            return own[key]
+        return self.pod.get("securityContext", {}).get(key)
+
+    def test_sidecar_shape(self):
+        if self.sidecar:
+            self.assertEqual(self.proxy_list, "initContainers",
+                             "a native sidecar is an init container")
+            self.assertEqual(self.proxy.get("restartPolicy"), "Always")
+            self.assertTrue(self.pod["containers"], "the sidecar needs an app container")
+            upstream_host = re.match(r"https?://([^:/]+)", self.config.upstream).group(1)
+            self.assertIn(upstream_host, ("127.0.0.1", "localhost", "::1"),
+                          "a sidecar proxies to its own pod")
+        else:
+            self.assertEqual(self.proxy_list, "containers")
+            self.assertNotIn("restartPolicy", self.proxy)
+
+    def test_config_is_mounted_and_used(self):
+        volumes = {v["name"]: v for v in self.pod.get("volumes", [])}
+        mounts = [m for m in self.proxy.get("volumeMounts", [])
+                  if volumes.get(m["name"], {}).get("configMap", {}).get("name")
+                  == self.configmap["metadata"]["name"]]
+        self.assertEqual(len(mounts), 1, "the ConfigMap is mounted into the proxy")
+        self.assertTrue(mounts[0].get("readOnly"))
+        args = self.proxy.get("args", [])
+        self.assertIn("--config", args)
+        path = args[args.index("--config") + 1]
+        self.assertEqual(path, mounts[0]["mountPath"].rstrip("/") + "/" + CONFIG_FILE_NAME)
+
+    def test_container_ports_match_config(self):
+        ports = {p["containerPort"] for p in self.proxy["ports"]}
+        self.assertEqual(ports, {self.config.listen_port, self.config.admin_port})
+
+    def test_probes_on_admin_port(self):
+        expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz",
+                    "startupProbe": "/healthz"}
+        for probe in ("livenessProbe", "readinessProbe"):
+            self.assertIn(probe, self.proxy)
+        for probe, path in expected.items():
+            if probe not in self.proxy:
+                continue
+            with self.subTest(probe=probe):
+                get = self.proxy[probe]["httpGet"]
+                self.assertEqual(get["path"], path)
+                self.assertEqual(self.resolve_port(self.proxy, get["port"]),
+                                 self.config.admin_port)
+
+    def test_service_targets_proxy_port(self):
+        selector = self.service["spec"]["selector"]
+        labels = self.deployment["spec"]["template"]["metadata"]["labels"]
+        self.assertLessEqual(selector.items(), labels.items(), "Service selects the pods")
+        deployment_selector = self.deployment["spec"]["selector"]["matchLabels"]
+        self.assertLessEqual(deployment_selector.items(), labels.items())
+        for port in self.service["spec"]["ports"]:
+            with self.subTest(port=port.get("name")):
+                self.assertEqual(self.resolve_port(self.proxy, port["targetPort"]),
+                                 self.config.listen_port)
+
+    def test_security_context(self):
+        for c in self.all_containers():
+            with self.subTest(container=c["name"]):
+                self.assertIs(self.effective_security(c, "runAsNonRoot"), True)
+                uid = self.effective_security(c, "runAsUser")
+                self.assertTrue(uid is None or uid > 0)
+                sc = c.get("securityContext", {})
+                self.assertIs(sc.get("readOnlyRootFilesystem"), True)
+                self.assertIs(sc.get("allowPrivilegeEscalation"), False)
+                self.assertIn("ALL", sc.get("capabilities", {}).get("drop", []))
+                self.assertFalse(sc.get("capabilities", {}).get("add"))
+                self.assertFalse(sc.get("privileged", False))
+
+    def test_resources(self):
+        for c in self.all_containers():
+            with self.subTest(container=c["name"]):
+                res = c.get("resources", {})
+                self.assertIn("cpu", res.get("requests", {}))
+                self.assertIn("memory", res.get("requests", {}))
+                self.assertIn("memory", res.get("limits", {}))
+
+    def test_grace_period_covers_drain(self):
+        # Native sidecars are stopped after the app containers, so the app's preStop pause
+        # comes before the proxy's drain in the same grace period.
+        pre_stop = 0
+        if self.sidecar:
+            for c in self.pod["containers"]:
+                sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {})
+                pre_stop = max(pre_stop, sleep.get("seconds", 0))
+        needed = pre_stop + self.config.drain_delay_s + self.config.shutdown_timeout_s
+        self.assertGreaterEqual(self.pod["terminationGracePeriodSeconds"], needed)
+        self.assertGreater(self.config.drain_delay_s, 0)
+
+    def test_image_agrees(self):
+        image = dockerfile_runtime()
+        self.assertEqual({self.config.listen_port, self.config.admin_port}, image["expose"])
+
+    def test_config_accepted_by_proxy(self):
+        if not PROXY_BINARY:
+            self.skipTest("no --proxy-binary")
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            f.write(self.configmap["data"][CONFIG_FILE_NAME])
+            f.flush()
+            run = subprocess.run([PROXY_BINARY, "--check-config", "--config", f.name],
+                                 capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+
+class SidecarManifest(ManifestChecks, unittest.TestCase):
+    manifest = "sidecar.yaml"
+    sidecar = True
+
+
+class StandaloneManifest(ManifestChecks, unittest.TestCase):
+    manifest = "standalone.yaml"
+    sidecar = False
+
+
+class ImageAndCompose(unittest.TestCase):
+    def setUp(self):
+        self.image = dockerfile_runtime()
+        sidecar = load_yaml_documents(os.path.join(REPO, "docker", "k8s", "sidecar.yaml"))
+        configmap = next(d for d in sidecar if d["kind"] == "ConfigMap")
+        self.config = ProxyConfig(configmap["data"][CONFIG_FILE_NAME])
+
+    def test_dockerfile_runtime_stage(self):
+        self.assertRegex(self.image["user"] or "", r"^[1-9][0-9]*(:[0-9]+)?$",
+                         "numeric non-root USER, so runAsNonRoot can be enforced")
+        self.assertTrue(self.image["entrypoint"][0].endswith("/bfast-proxy"))
+        self.assertTrue(any("install-deps.sh runtime" in r for r in self.image["run"]))
+        build_stages = "".join(self.image["stages"][1:-1])
+        self.assertIn("install-deps.sh build", build_stages)
+        self.assertTrue(self.image["stages"][-1].lstrip().startswith("debian:bookworm"))
+        # The image's default config, named by BFAST_PROXY_CONFIG, listens on the exposed ports.
+        self.assertFalse([k for k in self.image["env"] if k.endswith("LISTEN")],
+                         "a LISTEN variable would beat every mounted config file")
+        config_path = self.image["env"]["BFAST_PROXY_CONFIG"]
+        source = self.image["copy"][config_path]
+        with open(os.path.join(REPO, source), encoding="utf-8") as f:
+            default = ProxyConfig(f.read(), need_upstream=False)
+        self.assertEqual({default.listen_port, default.admin_port}, self.image["expose"])
+        self.assertFalse(default.listen_host_is_loopback(), "unreachable from outside")
+
+    def test_image_config_accepted_by_proxy(self):
+        if not PROXY_BINARY:
+            self.skipTest("no --proxy-binary")
+        source = self.image["copy"][self.image["env"]["BFAST_PROXY_CONFIG"]]
+        run = subprocess.run([PROXY_BINARY, "--check-config", "--demo", "--config",
+                              os.path.join(REPO, source)],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
+    def test_compose(self):
+        with open(os.path.join(REPO, "docker", "compose.yaml"), encoding="utf-8") as f:
+            compose = yaml.safe_load(f)
+        proxy = compose["services"]["proxy"]
+        build = proxy["build"]
+        compose_dir = os.path.join(REPO, "docker")
+        context = os.path.normpath(os.path.join(compose_dir, build["context"]))
+        self.assertEqual(context, os.path.normpath(REPO))
+        self.assertTrue(os.path.isfile(os.path.join(context, build["dockerfile"])))
+        command = proxy["command"]
+        self.assertIn("--demo", command)
+        listen = port_of(command[command.index("--listen") + 1])
+        admin = port_of(command[command.index("--admin-listen") + 1])
+        self.assertEqual({listen, admin}, self.image["expose"])
+        published = {int(p.rsplit(":", 1)[1]) for p in proxy["ports"]}
+        self.assertEqual(published, {listen, admin})
+        self.assertIs(proxy["read_only"], True)
+        self.assertIn("ALL", proxy["cap_drop"])
+        self.assertRegex(str(proxy["user"]), r"^[1-9][0-9]*(:[0-9]+)?$")
+        grace = re.fullmatch(r"(\d+)s", proxy["stop_grace_period"])
+        self.assertIsNotNone(grace)
+        self.assertGreaterEqual(int(grace.group(1)),
+                                self.config.drain_delay_s + self.config.shutdown_timeout_s)
+
+
+def main():
+    global REPO, PROXY_BINARY
+    args = sys.argv[1:]
+    if "--proxy-binary" in args:
+        i = args.index("--proxy-binary")
+        PROXY_BINARY = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
+        sys.exit(__doc__)
+    REPO = os.path.abspath(args[0])
+    unittest.main(argv=[sys.argv[0], "-v"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "bfast/config/config.hpp"
+
+namespace bfast::config {
+namespace {
+
+env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    auto it = vars.find(std::string(name));
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+bool has_error_naming(const load_result& r, std::string_view field) {
+  for (const auto& e : r.errors)
+    if (e.find(field) != std::string::npos) return true;
+  return false;
+}
+
+TEST(config, defaults_are_valid) {
+  const auto r = load({}, env_of({}));
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.config.listen.to_string(), "127.0.0.1:8080");
+  EXPECT_EQ(r.config.max_header_bytes, 61440u);
+  EXPECT_EQ(r.config.route_for("/x").max_body_bytes, 64ull << 20);
+}
+
+TEST(config, flags_beat_env_beat_file) {
+  const std::string path = ::testing::TempDir() + "/bfast-config-test.json";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"threads": 3, "upstream_connect_timeout_ms": 111, "access_log": false,
+                  "listen": "0.0.0.0:1"})", f);
+    std::fclose(f);
+  }
+  const std::string_view args[] = {"--config", path, "--threads=5"};
+  const auto r = load(args, env_of({{"BFAST_PROXY_THREADS", "4"},
+                                    {"BFAST_PROXY_UPSTREAM_CONNECT_TIMEOUT_MS", "222"}}));
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config.threads, 5u);                         // flag
+  EXPECT_EQ(r.config.upstream_connect_timeout_ms, 222u);  // env over file
+  EXPECT_FALSE(r.config.access_log);                       // file
+  EXPECT_EQ(r.config.listen.to_string(), "0.0.0.0:1");
+
+  const auto e = load({}, env_of({{"BFAST_PROXY_CONFIG", path}}));
+  EXPECT_EQ(e.config.threads, 3u);
+  std::remove(path.c_str());
+}
+
+TEST(config, errors_name_the_field) {
+  const auto r = load_json_text(R"({"threads": "many", "listen": "nowhere", "bogus": 1,
+      "routes": [{"prefix": "api", "compress": "sometimes", "max_body_bytes": 0, "extra": 1}],
+      "trusted_proxies": ["10.0.0.0/33"], "max_header_bytes": 10})");
+  EXPECT_TRUE(has_error_naming(r, "threads: expected an unsigned integer"));
+  EXPECT_TRUE(has_error_naming(r, "listen: expected HOST:PORT"));
+  EXPECT_TRUE(has_error_naming(r, "bogus: unknown field"));
+  EXPECT_TRUE(has_error_naming(r, "routes[0].prefix"));
+  EXPECT_TRUE(has_error_naming(r, "routes[0].compress"));
+  EXPECT_TRUE(has_error_naming(r, "routes[0].max_body_bytes"));
+  EXPECT_TRUE(has_error_naming(r, "routes[0].extra: unknown field"));
+  EXPECT_TRUE(has_error_naming(r, "trusted_proxies"));
+  EXPECT_TRUE(has_error_naming(r, "max_header_bytes: must be between"));
+  EXPECT_TRUE(has_error_naming(load_json_text("{"), "not valid JSON"));
+
+  const std::string_view args[] = {"--upstream", "ftp://x:1", "--nope"};
+  const auto f = load(args, env_of({{"BFAST_PROXY_THREADS", "x"}}));
+  EXPECT_TRUE(has_error_naming(f, "upstream: expected http://HOST:PORT"));
+  EXPECT_TRUE(has_error_naming(f, "--nope: unknown option"));
+  EXPECT_TRUE(has_error_naming(f, "(from BFAST_PROXY_THREADS)"));
+}
+
+TEST(config, routes_longest_prefix) {
+  const auto r = load_json_text(R"({"routes": [
+      {"prefix": "/", "enabled": true},
+      {"prefix": "/api/", "max_body_bytes": 100, "compress": "never", "pack_floats": true},
+      {"prefix": "/api/private", "enabled": false}]})");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config.route_for("/api/x?y=/api/private").max_body_bytes, 100u);
+  EXPECT_EQ(r.config.route_for("/api/x").compress, compress_mode::never);
+  EXPECT_TRUE(r.config.route_for("/api/x").pack_floats);
+  EXPECT_FALSE(r.config.route_for("/api/private/1").enabled);
+  EXPECT_TRUE(r.config.route_for("/other").enabled);
+  const auto none = load_json_text(R"({"routes": [{"prefix": "/api/"}]})");
+  EXPECT_FALSE(none.config.route_for("/other").enabled);
+}
+
+TEST(config, trusted_ranges) {
+  const std::string_view args[] = {"--trusted-proxies", "10.0.0.0/8, ::1"};
+  const auto r = load(args, env_of({}));
+  ASSERT_TRUE(r.errors.empty());
+  EXPECT_TRUE(any_contains(r.config.trusted_ranges, "10.2.3.4"));
+  EXPECT_TRUE(any_contains(r.config.trusted_ranges, "::ffff:10.2.3.4"));
+  EXPECT_TRUE(any_contains(r.config.trusted_ranges, "::1"));
+  EXPECT_FALSE(any_contains(r.config.trusted_ranges, "11.0.0.1"));
+  EXPECT_FALSE(any_contains(r.config.trusted_ranges, "::2"));
+}
+
+TEST(config, examples_are_valid) {
+  for (const char* name : {"sidecar.json", "behind-ingress.json", "demo.json"}) {
+    const std::string path = std::string(BFAST_CONFIG_EXAMPLES) + "/" + name;
+    const std::string_view args[] = {"--config", path};
+    const auto r = load(args, env_of({}));
+    EXPECT_TRUE(r.errors.empty()) << name << ": " << (r.errors.empty() ? "" : r.errors.front());
+  }
+}
+
+}  // namespace
+}  // namespace bfast::config

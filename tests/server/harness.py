@@ -1,0 +1,240 @@
+"""Test harness for bfast-proxy integration tests: real nginx, a scripted misbehaving upstream,
+the real proxy, curl and raw sockets. Every process is started on a free port and stopped at
+the end, whatever happens."""
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+PROXY = os.environ["BFAST_PROXY_BIN"]
+SHARED = os.path.abspath(os.environ["BFAST_SHARED_DIR"])
+CORPUS = os.path.join(SHARED, "corpus")
+PYTHON_ORACLE = ["/usr/bin/python3", os.path.join(SHARED, "oracles", "check.py")]
+NODE_ORACLE = ["node", os.path.join(SHARED, "oracles", "check.js")]
+START_TIMEOUT = 30  # seconds; a bound on waiting, never an expectation of speed
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, what):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            threading.Event().wait(0.02)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class Nginx:
+    """nginx-light serving ../shared/corpus as application/json, with ETags."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="bfast-nginx-")
+        self.port = free_port()
+        for d in ("logs", "tmp"):
+            os.makedirs(os.path.join(self.dir, d))
+        conf = f"""
+worker_processes 1;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/logs/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {self.dir}/tmp/body;
+  proxy_temp_path {self.dir}/tmp/proxy;
+  fastcgi_temp_path {self.dir}/tmp/fastcgi;
+  uwsgi_temp_path {self.dir}/tmp/uwsgi;
+  scgi_temp_path {self.dir}/tmp/scgi;
+  types {{ application/json json; text/plain txt; }}
+  default_type application/octet-stream;
+  keepalive_requests 10000;
+  large_client_header_buffers 8 64k;
+  server {{
+    listen 127.0.0.1:{self.port};
+    root {CORPUS};
+    etag on;
+  }}
+}}
+"""
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc, "nginx")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Proxy:
+    """The real bfast-proxy, on free ports it picks itself (port 0), reported on stderr."""
+
+    def __init__(self, upstream_port, *extra, config=None, env=None):
+        self.dir = tempfile.mkdtemp(prefix="bfast-proxy-")
+        args = [PROXY, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                "--upstream", f"http://127.0.0.1:{upstream_port}", "--threads", "2",
+                "--transform-threads", "2", "--access-log=false", *extra]
+        if config is not None:
+            path = os.path.join(self.dir, "config.json")
+            with open(path, "w") as f:
+                json.dump(config, f)
+            args += ["--config", path]
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=full_env, text=True)
+        self.stderr_lines = queue.Queue()
+        self.port = self.admin_port = None
+        threading.Thread(target=self._pump, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.port is None:
+            try:
+                line = self.stderr_lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("bfast-proxy did not start")
+                continue
+            if "ready data=" in line:
+                parts = dict(p.split("=", 1) for p in line.split() if "=" in p)
+                self.port = int(parts["data"].rsplit(":", 1)[1])
+                self.admin_port = int(parts["admin"].rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+
+    def _pump(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.put(line)
+
+    def metrics(self):
+        out = curl(self.admin_url + "/metrics")
+        values = {}
+        for line in out.body.decode().splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+        return values
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Response:
+    def __init__(self, status, headers, body, exit_code):
+        self.status = status
+        self.headers = headers  # lower-case name -> list of values
+        self.body = body
+        self.exit_code = exit_code
+
+    def header(self, name):
+        values = self.headers.get(name.lower())
+        return values[-1] if values else None
+
+
+def curl(url, *args, head=False, data=None):
+    """One request with curl; returns the final response's status, headers and body."""
+    tmp = tempfile.mkdtemp(prefix="bfast-curl-")
+    try:
+        hdr, body = os.path.join(tmp, "h"), os.path.join(tmp, "b")
+        cmd = ["curl", "-s", "-D", hdr, "-o", body, "--max-time", "60"]
+        if head:
+            cmd.append("-I")
+        if data is not None:
+            cmd += ["--data-binary", "@-"]
+        cmd += list(args) + [url]
+        p = subprocess.run(cmd, input=data, capture_output=True)
+        raw = ""
+        if os.path.exists(hdr):
+            with open(hdr, "rb") as f:
+                raw = f.read().decode("latin-1")
+        blocks = [b for b in raw.split("\r\n\r\n") if b.strip()]
+        status, headers = 0, {}
+        if blocks:
+            lines = blocks[-1].split("\r\n")
+            status = int(lines[0].split()[1])
+            for line in lines[1:]:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    headers.setdefault(k.strip().lower(), []).append(v.strip())
+        content = b""
+        if os.path.exists(body):
+            with open(body, "rb") as f:
+                content = f.read()
+        return Response(status, headers, content, p.returncode)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def raw_request(port, data, read_timeout=10):
+    """Sends bytes on a fresh connection; returns everything read until the server closes (or
+    the bound passes) and whether the server closed."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    try:
+        s.sendall(data)
+        chunks, closed = [], False
+        while True:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not c:
+                closed = True
+                break
+            chunks.append(c)
+        return b"".join(chunks), closed
+    finally:
+        s.close()
+
+
+def oracle_checks(json_path, bfast_bytes):
+    """Runs both deployed decoders; returns a list of failure strings (empty when both say ok)."""
+    failures = []
+    with tempfile.NamedTemporaryFile(suffix=".bfast", delete=False) as f:
+        f.write(bfast_bytes)
+        path = f.name
+    try:
+        for cmd in (PYTHON_ORACLE, NODE_ORACLE):
+            p = subprocess.run(cmd + [json_path, path], capture_output=True, text=True)
+            if p.returncode != 0 or p.stdout.strip() != "ok":
+                failures.append(f"{os.path.basename(cmd[-1])}: {p.stdout.strip()} {p.stderr.strip()[:200]}")
+    finally:
+        os.unlink(path)
+    return failures
+
+
+BFAST = ("-H", "Accept: application/x-bfast")
