@@ -7,22 +7,32 @@
 namespace bfast::detail {
 
 std::uint32_t hash_key(std::string_view s) noexcept {
-  // Keys are short: mix 8 bytes at a time with a multiply, then fold.
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  // Keys are short. Fixed-size, possibly overlapping loads keep the tail out of a byte loop
+  // (a variable-length memcpy would stall on store forwarding).
   const char* p = s.data();
-  std::size_t n = s.size();
-  while (n >= 8) {
+  const std::size_t n = s.size();
+  auto load64 = [](const char* q) {
     std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 32;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    std::memcpy(&w, q, 8);
+    return w;
+  };
+  auto load32 = [](const char* q) {
+    std::uint32_t w;
+    std::memcpy(&w, q, 4);
+    return std::uint64_t{w};
+  };
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+      h = (h ^ load64(p + i)) * 0xFF51AFD7ED558CCDull;
+      h ^= h >> 32;
+    }
+    h = (h ^ load64(p + n - 8)) * 0xC4CEB9FE1A85EC53ull;
+  } else if (n >= 4) {
+    h = (h ^ (load32(p) | (load32(p + n - 4) << 32))) * 0xC4CEB9FE1A85EC53ull;
+  } else if (n > 0) {
+    const auto b = [&](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+    h = (h ^ (b(0) | (b(n / 2) << 8) | (b(n - 1) << 16))) * 0xC4CEB9FE1A85EC53ull;
   }
   h ^= h >> 29;
   return static_cast<std::uint32_t>(h);
@@ -30,6 +40,7 @@ std::uint32_t hash_key(std::string_view s) noexcept {
 
 void key_table::clear() noexcept {
   keys_.clear();
+  next_.clear();
   if (used_ != 0) std::memset(slots_.data(), 0, slots_.size() * sizeof(slot));
   used_ = 0;
   encoded_bytes_ = 0;
@@ -55,8 +66,7 @@ transcode_error key_table::intern(std::string_view key, std::uint32_t& index) {
   while (slots_[i].index_plus_one != 0) {
     const slot& s = slots_[i];
     if (s.hash == h) {
-      const std::string_view existing = keys_[s.index_plus_one - 1];
-      if (existing == key) {
+      if (same_key(keys_[s.index_plus_one - 1], key)) {
         index = s.index_plus_one - 1;
         return transcode_error::ok;
       }

@@ -43,9 +43,13 @@ class dom_walker {
   transcode_error object(element e, int depth) {
     simdjson::dom::object obj = e.get_object().value_unsafe();
     w_.begin_object();
+    std::uint32_t previous = key_table::no_previous;
     for (simdjson::dom::key_value_pair kv : obj) {
       std::uint32_t index = 0;
-      if (auto err = ctx_.keys.intern(kv.key, index); err != transcode_error::ok) return err;
+      if (auto err = ctx_.keys.intern_after(previous, kv.key, index);
+          err != transcode_error::ok)
+        return err;
+      previous = index;
       w_.write_key(index);
       if (auto err = value(kv.value, depth + 1); err != transcode_error::ok) return err;
     }
@@ -98,9 +102,13 @@ transcode_error collect_keys(element e, key_table& keys, int depth) {
   if (depth > max_depth) return transcode_error::too_deep;
   if (e.type() == element_type::OBJECT) {
     const simdjson::dom::object obj = e.get_object().value_unsafe();
+    std::uint32_t previous = key_table::no_previous;
     for (simdjson::dom::key_value_pair kv : obj) {
       std::uint32_t index = 0;
-      if (auto err = keys.intern(kv.key, index); err != transcode_error::ok) return err;
+      if (auto err = keys.intern_after(previous, kv.key, index);
+          err != transcode_error::ok)
+        return err;
+      previous = index;
       if (kv.value.is_object() || kv.value.is_array()) {
         if (auto err = collect_keys(kv.value, keys, depth + 1); err != transcode_error::ok)
           return err;

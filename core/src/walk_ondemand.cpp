@@ -69,13 +69,17 @@ class ondemand_walker {
     od::object obj;
     if (fail(v.get_object().get(obj))) return transcode_error::invalid_json;
     w_.begin_object();
+    std::uint32_t previous = key_table::no_previous;
     for (auto field_result : obj) {
       od::field field;
       if (fail(std::move(field_result).get(field))) return transcode_error::invalid_json;
       std::string_view key;
       if (fail(field.unescaped_key().get(key))) return transcode_error::invalid_json;
       std::uint32_t index = 0;
-      if (auto err = ctx_.keys.intern(key, index); err != transcode_error::ok) return err;
+      if (auto err = ctx_.keys.intern_after(previous, key, index);
+          err != transcode_error::ok)
+        return err;
+      previous = index;
       w_.write_key(index);
       if (auto err = value(field.value(), depth + 1); err != transcode_error::ok) return err;
     }
