@@ -61,7 +61,8 @@ class dom_walker {
     simdjson::dom::array arr = e.get_array().value_unsafe();
     const std::size_t count = element_count(arr);
     if (count > UINT32_MAX) return transcode_error::too_large;
-    if (ctx_.options.pack_float_arrays && count >= ctx_.options.pack_float_min &&
+    // An empty array has no floats to pack, whatever the minimum says.
+    if (ctx_.options.pack_float_arrays && count > 0 && count >= ctx_.options.pack_float_min &&
         all_doubles(arr)) {
       if (depth + 1 > max_depth) return transcode_error::too_deep;
       w_.begin_float_array(static_cast<std::uint32_t>(count));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 
 namespace bfast::test {
 namespace {
@@ -56,6 +57,7 @@ class reader {
 
   bool object(json_value& v, int depth) {
     v.type = json_value::kind::object;
+    std::unordered_map<std::string, std::size_t> index;
     ++i_;
     ws();
     if (eat('}')) return true;
@@ -68,15 +70,13 @@ class reader {
       ws();
       json_value child;
       if (!value(child, depth + 1)) return false;
-      bool replaced = false;
-      for (auto& m : v.members) {
-        if (m.first == key) {  // json.loads: first position, last value
-          m.second = std::move(child);
-          replaced = true;
-          break;
-        }
+      // json.loads keeps a repeated key at its first position with its last value.
+      const auto [at, fresh] = index.try_emplace(key, v.members.size());
+      if (fresh) {
+        v.members.push_back(json_member{std::move(key), std::move(child)});
+      } else {
+        v.members[at->second].value = std::move(child);
       }
-      if (!replaced) v.members.emplace_back(std::move(key), std::move(child));
       ws();
       if (eat('}')) return true;
       if (!eat(',')) return false;
@@ -261,11 +261,11 @@ std::string json_difference(const json_value& a, const json_value& b, const std:
         return path + ": " + std::to_string(a.members.size()) + " keys vs " +
                std::to_string(b.members.size());
       for (std::size_t k = 0; k < a.members.size(); ++k) {
-        if (a.members[k].first != b.members[k].first)
-          return path + ": key #" + std::to_string(k) + " '" + a.members[k].first + "' vs '" +
-                 b.members[k].first + "'";
-        std::string d = json_difference(a.members[k].second, b.members[k].second,
-                                        path + "." + a.members[k].first);
+        if (a.members[k].key != b.members[k].key)
+          return path + ": key #" + std::to_string(k) + " '" + a.members[k].key + "' vs '" +
+                 b.members[k].key + "'";
+        std::string d = json_difference(a.members[k].value, b.members[k].value,
+                                        path + "." + a.members[k].key);
         if (!d.empty()) return d;
       }
       return {};

@@ -13,6 +13,8 @@
 
 namespace bfast::test {
 
+struct json_member;
+
 struct json_value {
   enum class kind { null_v, boolean, integer, floating, string, array, object };
   kind type = kind::null_v;
@@ -20,7 +22,12 @@ struct json_value {
   std::string text;  // integer: canonical decimal digits ("-0" -> "0"); string: UTF-8
   double number = 0;
   std::vector<json_value> items;
-  std::vector<std::pair<std::string, json_value>> members;
+  std::vector<json_member> members;
+};
+
+struct json_member {
+  std::string key;
+  json_value value;
 };
 
 // Appends the UTF-8 form of code point `cp` (not a surrogate, at most U+10FFFF).

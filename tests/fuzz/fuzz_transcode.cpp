@@ -1,6 +1,7 @@
 // libFuzzer target for the transcoder. Any input may be refused, but never crash; an input that
-// is encoded must be a valid message that decodes back to what simdjson parsed from the input,
-// and encoding the decoded text again must give the same bytes.
+// is encoded must be a valid message that decodes back to what simdjson parsed from the input
+// (and to what an independent reader makes of it), and encoding the decoded text again must
+// give the same bytes.
 #include <simdjson.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "bfast/decoder.hpp"
 #include "bfast/transcoder.hpp"
+#include "json_model.hpp"
 
 namespace {
 
@@ -89,8 +91,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (decoded_parser.parse(decoded).get(got) != simdjson::SUCCESS) fail("decoded text does not parse");
     if (!same(want, got)) fail("decoded value differs from the parsed input");
   }
-  // Numbers the DOM refuses (beyond 64 bits, 1e400) are checked by re-encoding: the decoded text
-  // must carry everything the message did.
+  // The DOM refuses some numbers (beyond 64 bits, 1e400): an independent reader checks those
+  // documents too, with json.loads semantics.
+  const auto model_want = bfast::test::parse_json_model(json);
+  const auto model_got = bfast::test::parse_json_model(decoded);
+  if (!model_got) fail("decoded text is not JSON to the model reader");
+  if (model_want && !bfast::test::json_difference(*model_want, *model_got).empty())
+    fail("decoded value differs from the input (model reader)");
+  // The decoded text must carry everything the message did.
   if (!transcoder.transcode(decoded, again).ok()) fail("decoded text does not encode again");
   if (again.view() != out.view()) fail("re-encoding the decoded text changed the bytes");
   return 0;
