@@ -90,6 +90,11 @@ server_speeds calibrate(const calibration_options& options) {
     (void)enc.encode(transport_codec::gzip, options.gzip_level, message.span(), out);
   });
   s.gzip = speed_of(n, gz_s, out.size());
+  s.gzip_fast_level = options.gzip_fast_level;
+  const double gz_fast_s = fastest_seconds(options.rounds, [&] {
+    (void)enc.encode(transport_codec::gzip, options.gzip_fast_level, message.span(), out);
+  });
+  s.gzip_fast = speed_of(n, gz_fast_s, out.size());
   const double zs_s = fastest_seconds(options.rounds, [&] {
     (void)enc.encode(transport_codec::zstd, options.zstd_level, message.span(), out);
   });

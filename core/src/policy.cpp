@@ -45,9 +45,12 @@ struct model {
     return 1.0 + std::max(0.0, backlog) / load.concurrency;
   }
 
-  [[nodiscard]] policy_estimate estimate(compression_choice c) const noexcept {
+  // `codec` and `level`: the measured speed of a transport encoding, for gzip and zstd.
+  [[nodiscard]] policy_estimate estimate(compression_choice c, const codec_speed* codec = nullptr,
+                                         int level = 0) const noexcept {
     policy_estimate e;
     e.choice = c;
+    e.level = level;
     const client_speeds& cl = config.client;
     double client_inflate = 0;
     switch (c) {
@@ -62,17 +65,14 @@ struct model {
         client_inflate = payload / cl.lz4_bytes_per_s;
         break;
       case compression_choice::gzip:
-        e.wire_bytes = payload * speeds.gzip.ratio;
-        e.server_s = payload / speeds.gzip.compress_bytes_per_s * contention();
-        client_inflate = payload / cl.gzip_bytes_per_s;
-        break;
       case compression_choice::zstd:
-        e.wire_bytes = payload * speeds.zstd.ratio;
-        e.server_s = payload / speeds.zstd.compress_bytes_per_s * contention();
-        client_inflate = payload / cl.zstd_bytes_per_s;
+        e.wire_bytes = payload * codec->ratio;
+        e.server_s = payload / codec->compress_bytes_per_s * contention();
+        client_inflate = payload / (c == compression_choice::gzip ? cl.gzip_bytes_per_s
+                                                                   : cl.zstd_bytes_per_s);
         break;
     }
-    e.transfer_s = transfer_seconds(e.wire_bytes, rtt, bandwidth, config);
+    e.transfer_s = transfer_seconds(e.wire_bytes, rtt, bandwidth, config, in.window_bytes.value_or(0));
     e.client_s = payload / cl.decode_bytes_per_s + client_inflate;
     return e;
   }
@@ -101,14 +101,20 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
                 static_cast<double>(in.payload_bytes),
                 load};
   compression_decision d;
-  auto add = [&](compression_choice c) { d.candidates[d.candidate_count++] = m.estimate(c); };
+  auto add = [&](compression_choice c, const codec_speed* codec = nullptr, int level = 0) {
+    d.candidates[d.candidate_count++] = m.estimate(c, codec, level);
+  };
   add(compression_choice::none);
   if (measured(speeds.lz4)) {
     add(in.payload_bytes >= config.parallel_threshold ? compression_choice::lz4_parallel
                                                       : compression_choice::lz4);
   }
-  if (in.accept_gzip && measured(speeds.gzip)) add(compression_choice::gzip);
-  if (in.accept_zstd && measured(speeds.zstd)) add(compression_choice::zstd);
+  if (in.accept_gzip && measured(speeds.gzip))
+    add(compression_choice::gzip, &speeds.gzip, speeds.gzip_level);
+  if (in.accept_gzip && measured(speeds.gzip_fast) && speeds.gzip_fast_level != speeds.gzip_level)
+    add(compression_choice::gzip, &speeds.gzip_fast, speeds.gzip_fast_level);
+  if (in.accept_zstd && measured(speeds.zstd))
+    add(compression_choice::zstd, &speeds.zstd, speeds.zstd_level);
 
   const policy_estimate& none = d.candidates[0];
   std::size_t best = 0;
@@ -127,9 +133,7 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
   d.chosen = d.candidates[best];
   d.choice = d.chosen.choice;
   d.threads = d.chosen.threads;
-  d.level = d.choice == compression_choice::gzip   ? speeds.gzip_level
-            : d.choice == compression_choice::zstd ? speeds.zstd_level
-                                                   : 0;
+  d.level = d.chosen.level;
   if (in.save_data && best != 0) {
     d.reason = "save_data";
   } else {
@@ -152,8 +156,9 @@ std::string_view choice_name(compression_choice c) noexcept {
 }
 
 double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_per_s,
-                        const policy_config& config) noexcept {
-  const double window = std::max(1.0, config.initcwnd_segments * config.mss_bytes);
+                        const policy_config& config, double window_bytes) noexcept {
+  const double window = std::max(
+      1.0, window_bytes > 0 ? window_bytes : config.initcwnd_segments * config.mss_bytes);
   const double rounds = wire_bytes > 0 ? std::ceil(std::log2(1.0 + wire_bytes / window)) : 0.0;
   const double stream = bandwidth_bytes_per_s > 0 ? wire_bytes / bandwidth_bytes_per_s : 0.0;
   return std::max(0.0, rtt_s) * rounds + stream;

@@ -181,7 +181,7 @@ ondemand_outcome walk_ondemand(od::parser& parser, simdjson::padded_string_view 
   // Past the root there must be nothing: a location that still resolves means trailing tokens.
   const char* after = nullptr;
   if (count != 1 || doc.current_location().get(after) == simdjson::SUCCESS) {
-    walker.json_error = simdjson::TRAILING_CONTENT;
+    walker.json_error = count == 0 ? simdjson::EMPTY : simdjson::TRAILING_CONTENT;
     return located(transcode_error::invalid_json);
   }
   return out;

@@ -15,12 +15,14 @@ namespace bfast {
 struct calibration_options {
   std::size_t sample_records = 3000;  // about 0.5 MB of JSON
   int gzip_level = 6;
+  int gzip_fast_level = 1;
   int zstd_level = 3;
   int lz4_hc_level = 0;
   int rounds = 3;                     // the fastest round counts
 };
 
-// Times LZ4 (one thread, 256 KiB chunks), gzip and zstd on the sample's B-FAST message.
+// Times LZ4 (one thread, 256 KiB chunks), gzip at both levels and zstd on the sample's B-FAST
+// message.
 [[nodiscard]] server_speeds calibrate(const calibration_options& options = {});
 
 }  // namespace bfast

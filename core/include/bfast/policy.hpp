@@ -5,10 +5,15 @@
 //   total(c)    = server(c) + transfer(wire(c)) + client(c)
 //   wire(c)     = payload * ratio(c)                       ratio measured by calibrate()
 //   server(c)   = payload / (speed(c) * threads) * (1 + arena backlog / concurrency)
-//   transfer(b) = rtt * ceil(log2(1 + b / (initcwnd * mss))) + b / bandwidth   (TCP slow start)
+//   transfer(b) = rtt * ceil(log2(1 + b / window)) + b / bandwidth              (TCP slow start)
+//   window      = the client socket's congestion window when known (a warm connection sends
+//                 most bodies in one round), else initcwnd * mss (a new or idle one)
 //   client(c)   = payload / client_decode + payload / client_decompress(c)     (none: no inflate)
-// The smallest total wins; compression must beat `none` by min_gain. Save-Data picks the fewest
-// wire bytes instead. Unknown RTT or bandwidth take the configured defaults (reason default_link_*).
+// The candidates: none, LZ4 (single or parallel), and when Accept-Encoding allows them gzip at its
+// thorough and its fast level, and zstd. The smallest total wins; compression must beat `none` by
+// min_gain. Save-Data picks the fewest wire bytes instead. Unknown RTT or bandwidth take the
+// configured defaults (reason default_link_*). The proxy passes the client's RTT as the larger of
+// its hint and the socket's, and its Downlink hint (see filter/network_hints.hpp).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -32,20 +37,27 @@ struct codec_speed {
   double ratio = 1;                 // wire bytes / input bytes
 };
 
-// This server's codecs, measured at start-up by calibrate() (see calibrate.hpp).
+// This server's codecs, measured at start-up by calibrate() (see calibrate.hpp). gzip is
+// measured at two levels: the thorough one for slow links, and a fast one for links where the
+// thorough level's server time costs more than its extra bytes save.
 struct server_speeds {
   codec_speed lz4;
   codec_speed gzip;
+  codec_speed gzip_fast;
   codec_speed zstd;
   int gzip_level = 6;
+  int gzip_fast_level = 1;
   int zstd_level = 3;
 };
 
-// The client's side. Defaults come from the deployed TypeScript decoder measured on 50,000 records
-// (8.5 MB of JSON): 142 ms for raw B-FAST, 206 ms with LZ4 (lz4js), taking the message as about
-// 6.3 MB; gzip and zstd are undone natively by the HTTP stack. Configure them per deployment.
+// The client's side. Defaults come from the deployed TypeScript decoder in node, as the load-test
+// kit measures it (loadtest/, "Decoding alone"): about 6 ms per 100 KB of B-FAST message for raw
+// B-FAST (16 MB/s; 88.8 KB in 6.3 ms, 306 KB in 20 ms, 7.4 MB in 310 ms), against 0.5 ms for
+// JSON.parse of the same records. LZ4 is undone by lz4js inside that decoder, after the last
+// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Configure them per
+// deployment.
 struct client_speeds {
-  double decode_bytes_per_s = 44e6;    // B-FAST message bytes per second
+  double decode_bytes_per_s = 16e6;    // B-FAST message bytes per second
   double lz4_bytes_per_s = 98e6;       // uncompressed bytes per second out of lz4js
   double gzip_bytes_per_s = 300e6;     // uncompressed bytes per second, native inflate
   double zstd_bytes_per_s = 600e6;
@@ -68,6 +80,7 @@ struct policy_input {
   std::size_t payload_bytes = 0;           // the uncompressed message (or an estimate of it)
   std::optional<double> rtt_s;             // client round-trip time, when known
   std::optional<double> bandwidth_bytes_per_s;  // client downlink, when known
+  std::optional<double> window_bytes;      // the congestion window the body will start with
   bool save_data = false;                  // Save-Data: on; bytes matter more than CPU
   arena_load load;
   route_mode mode = route_mode::automatic;
@@ -78,6 +91,7 @@ struct policy_input {
 struct policy_estimate {
   compression_choice choice = compression_choice::none;
   int threads = 1;
+  int level = 0;                   // gzip / zstd: the level estimated
   double wire_bytes = 0;
   double server_s = 0;
   double transfer_s = 0;
@@ -88,10 +102,10 @@ struct policy_estimate {
 struct compression_decision {
   compression_choice choice = compression_choice::none;
   int threads = 1;                 // lz4-parallel: threads for this response
-  int level = 0;                   // gzip / zstd: the level the speeds were measured at
+  int level = 0;                   // gzip / zstd: the level to apply (the one estimated)
   std::string_view reason;         // snake_case token, static storage
   policy_estimate chosen;          // the estimate of the choice (zero for rule-based choices)
-  std::array<policy_estimate, 4> candidates{};  // every estimate made, for logs and -v
+  std::array<policy_estimate, 5> candidates{};  // every estimate made, for logs and -v
   std::size_t candidate_count = 0;
 };
 
@@ -100,7 +114,9 @@ struct compression_decision {
                                                       const policy_config& config) noexcept;
 
 // The slow-start and bandwidth term of the model, exposed for tests and logs.
+// `window_bytes` 0: the configured initial window.
 [[nodiscard]] double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_per_s,
-                                      const policy_config& config) noexcept;
+                                      const policy_config& config,
+                                      double window_bytes = 0) noexcept;
 
 }  // namespace bfast
