@@ -114,6 +114,25 @@ struct transcoder::impl {
     return {walked.error, 0, reason_token(walked.error)};
   }
 
+  void begin(std::string_view json, byte_buffer& out) {
+    out.clear();
+    reset();
+    stats = {};
+    stats.json_bytes = json.size();
+  }
+
+  // Parses with the DOM parser; when it refuses the text, the slow path answers (into `result`,
+  // and into `out` when the text was fine after all) and this returns false.
+  bool parse_fast(std::string_view json, bool padding_available, byte_buffer& out,
+                  simdjson::dom::element& root, transcode_result& result) {
+    const std::uint8_t* input = padded_input(json, padding_available);
+    const simdjson::error_code e = dom.parse(input, json.size(), false).get(root);
+    if (e == simdjson::SUCCESS) return true;
+    result = slow_path(json, e, out);
+    if (!result.ok()) out.clear();
+    return false;
+  }
+
   // Deeper than this, a text is called too deep without proving it is JSON (bounds memory).
   static constexpr std::size_t max_validation_depth = std::size_t{1} << 20;
 };
@@ -134,18 +153,11 @@ void transcoder::set_options(const transcode_options& options) noexcept {
 transcode_result transcoder::transcode(std::string_view json, byte_buffer& out,
                                        bool padding_available) {
   impl& m = *impl_;
-  out.clear();
-  m.reset();
-  m.stats = {};
-  m.stats.json_bytes = json.size();
+  m.begin(json, out);
 
-  const std::uint8_t* input = m.padded_input(json, padding_available);
   simdjson::dom::element root;
-  if (auto e = m.dom.parse(input, json.size(), false).get(root); e != simdjson::SUCCESS) {
-    transcode_result r = m.slow_path(json, e, out);
-    if (!r.ok()) out.clear();
-    return r;
-  }
+  transcode_result answered;
+  if (!m.parse_fast(json, padding_available, out, root, answered)) return answered;
   detail::walk_context ctx{m.keys, detail::body_writer(m.body), m.options};
   if (const transcode_error err = detail::walk_dom(root, ctx); err != transcode_error::ok) {
     m.reset();
@@ -165,19 +177,12 @@ transcode_result transcoder::transcode_sliced(std::string_view json, byte_buffer
                                               std::size_t slice_bytes, slice_sink& sink,
                                               bool padding_available) {
   impl& m = *impl_;
-  out.clear();
-  m.reset();
-  m.stats = {};
-  m.stats.json_bytes = json.size();
+  m.begin(json, out);
   if (slice_bytes == 0) return transcode(json, out, padding_available);
 
-  const std::uint8_t* input = m.padded_input(json, padding_available);
   simdjson::dom::element root;
-  if (auto e = m.dom.parse(input, json.size(), false).get(root); e != simdjson::SUCCESS) {
-    transcode_result r = m.slow_path(json, e, out);
-    if (!r.ok()) out.clear();
-    return r;
-  }
+  transcode_result answered;
+  if (!m.parse_fast(json, padding_available, out, root, answered)) return answered;
   if (const transcode_error err = detail::collect_keys_dom(root, m.keys);
       err != transcode_error::ok) {
     m.reset();
