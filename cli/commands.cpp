@@ -167,10 +167,12 @@ void print_decision(const compression_decision& d, std::size_t payload) {
   std::fprintf(stderr, ", reason %s, payload %zu bytes\n", std::string(d.reason).c_str(), payload);
   for (std::size_t i = 0; i < d.candidate_count; ++i) {
     const policy_estimate& e = d.candidates[i];
+    std::string name(choice_name(e.choice));
+    if (e.level > 0) name += "-" + std::to_string(e.level);
     std::fprintf(stderr,
                  "bfast:   %-12s wire %10.0f B  server %8.3f ms  transfer %9.3f ms  client %8.3f ms"
                  "  total %9.3f ms\n",
-                 std::string(choice_name(e.choice)).c_str(), e.wire_bytes, e.server_s * 1e3,
+                 name.c_str(), e.wire_bytes, e.server_s * 1e3,
                  e.transfer_s * 1e3, e.client_s * 1e3, e.total_s() * 1e3);
   }
 }

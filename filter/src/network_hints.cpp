@@ -78,4 +78,18 @@ client_network read_client_hints(const http::fields& fields) {
   return n;
 }
 
+client_network with_socket_measure(client_network n, const socket_measure& socket) {
+  n.window_bytes = socket.window_bytes;
+  if (socket.rtt_ms && (!n.rtt_ms || *socket.rtt_ms > *n.rtt_ms)) {
+    n.rtt_ms = socket.rtt_ms;
+    n.rtt_from = rtt_source::tcp_info;
+  }
+  if (socket.delivery_kbps && *socket.delivery_kbps > 0) {
+    if (!n.downlink_kbps) n.downlink_kbps = socket.delivery_kbps;
+    else if (*n.downlink_kbps == downlink_hint_cap_kbps && *socket.delivery_kbps > *n.downlink_kbps)
+      n.downlink_kbps = socket.delivery_kbps;
+  }
+  return n;
+}
+
 }  // namespace bfast::filter

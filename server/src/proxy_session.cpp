@@ -3,9 +3,13 @@
 // connection; every read, write and connect has a deadline.
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -62,6 +66,71 @@ bool is_stale_connection(const beast::error_code& ec) {
          ec == http::error::partial_message;
 }
 
+
+// Start line and fields as they go on the wire. Written here rather than by Beast's serializer,
+// whose buffer sequence (one element per field name, separator and value) cost more than the
+// rest of a small pass-through; the whole head then goes out as one buffer.
+void append_version(std::string& out, unsigned version) {
+  out += "HTTP/";
+  out += static_cast<char>('0' + version / 10 % 10);
+  out += '.';
+  out += static_cast<char>('0' + version % 10);
+}
+
+void append_fields(std::string& out, const http::fields& fields) {
+  for (const auto& f : fields) {
+    out += f.name_string();
+    out += ": ";
+    out += f.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
+
+void append_head(std::string& out, const http::response_header<>& h) {
+  append_version(out, h.version());
+  const unsigned code = h.result_int();
+  out += ' ';
+  out += static_cast<char>('0' + code / 100 % 10);
+  out += static_cast<char>('0' + code / 10 % 10);
+  out += static_cast<char>('0' + code % 10);
+  out += ' ';
+  const std::string_view reason = h.reason();
+  out += reason.empty() ? std::string_view(http::obsolete_reason(h.result())) : reason;
+  out += "\r\n";
+  append_fields(out, h);
+}
+
+void append_head(std::string& out, const http::request_header<>& h) {
+  out += h.method_string();
+  out += ' ';
+  out += h.target();
+  out += ' ';
+  append_version(out, h.version());
+  out += "\r\n";
+  append_fields(out, h);
+}
+
+// One write's buffers: an optional head, then a body piece, framed as a chunk when the message
+// is chunked, then the last chunk when the body ends here.
+struct body_piece {
+  std::array<asio::const_buffer, 5> buffers{};
+  std::array<char, 20> size_line{};
+
+  body_piece(std::string_view head, std::string_view data, bool chunked, bool last) {
+    static constexpr std::string_view crlf = "\r\n";
+    static constexpr std::string_view last_chunk = "0\r\n\r\n";
+    buffers[0] = asio::buffer(head.data(), head.size());
+    if (chunked && !data.empty()) {
+      const int n = std::snprintf(size_line.data(), size_line.size(), "%zx\r\n", data.size());
+      buffers[1] = asio::buffer(size_line.data(), static_cast<std::size_t>(n));
+      buffers[3] = asio::buffer(crlf.data(), crlf.size());
+    }
+    buffers[2] = asio::buffer(data.data(), data.size());
+    if (chunked && last) buffers[4] = asio::buffer(last_chunk.data(), last_chunk.size());
+  }
+  [[nodiscard]] bool empty() const { return asio::buffer_size(buffers) == 0; }
+};
 
 // What one exchange leaves behind for the access log and metrics.
 struct exchange_record {
@@ -197,19 +266,21 @@ class proxy_session {
     transform_request treq;
     treq.pack_floats = route.pack_floats;
     treq.mode = route.compress;
-    treq.network = client_network_of(req);
-    const std::string accept_encoding = filter::combined_value(req, http::field::accept_encoding);
-    const bool has_ae = req.count(http::field::accept_encoding) > 0;
-    treq.accept_gzip = filter::coding_acceptable(accept_encoding, has_ae, "gzip");
-    treq.accept_zstd = filter::coding_acceptable(accept_encoding, has_ae, "zstd");
+    if (negotiated) {
+      // Only a transform asks the policy, so a pass-through costs no TCP_INFO call.
+      treq.network = client_network_of(req);
+      const std::string accept_encoding = filter::combined_value(req, http::field::accept_encoding);
+      const bool has_ae = req.count(http::field::accept_encoding) > 0;
+      treq.accept_gzip = filter::coding_acceptable(accept_encoding, has_ae, "gzip");
+      treq.accept_zstd = filter::coding_acceptable(accept_encoding, has_ae, "zstd");
+    }
+    const bool retryable = is_idempotent(req.method()) && !has_body;
 
-    http::request<http::buffer_body> ureq;
+    // The client's header moves into the upstream request instead of being copied field by
+    // field; the parser keeps the framing it needs to read the body.
+    http::request<http::empty_body> ureq(std::move(req.base()));
     if (head_via_get) ureq.method(http::verb::get);
-    else if (req.method() == http::verb::unknown) ureq.method_string(req.method_string());
-    else ureq.method(req.method());
-    ureq.target(req.target());
     ureq.version(11);
-    for (const auto& f : req) ureq.insert(f.name_string(), f.value());
     filter::forward_info info;
     info.client_address = client_address_;
     info.peer_trusted = peer_trusted_;
@@ -218,7 +289,6 @@ class proxy_session {
     if (req_header_->chunked()) ureq.chunked(true);
     else if (content_length) ureq.content_length(*content_length);
 
-    const bool retryable = is_idempotent(req.method()) && !has_body;
     const forward_result fr =
         co_await forward(ureq, has_body, expect_continue, retryable, client_head && !head_via_get);
     if (fr == forward_result::client_failed) co_return false;
@@ -243,7 +313,7 @@ class proxy_session {
       s_.stats.count(d.why);
       auto res = response_from_upstream();
       filter::rewrite_passthrough_response(res, d, d.why);
-      if (negotiated && ures.result() == http::status::not_modified)
+      if (negotiated && res.result() == http::status::not_modified)
         filter::rewrite_not_modified_for_variant(res);
       ex_.reason = filter::reason_token(d.why);
       keep = co_await send_streamed(res, client_head, {});
@@ -269,15 +339,13 @@ class proxy_session {
       }
       return net;
     }
+    filter::socket_measure socket;
     if (const auto m = read_tcp_info(stream_.socket().native_handle())) {
-      if (m->rtt_us > 0) {
-        net.rtt_ms = (m->rtt_us + 500) / 1000;
-        net.rtt_from = filter::rtt_source::tcp_info;
-      }
-      if (!net.downlink_kbps && m->delivery_rate_bps > 0)
-        net.downlink_kbps = m->delivery_rate_bps * 8 / 1000;
+      if (m->rtt_us > 0) socket.rtt_ms = (m->rtt_us + 500) / 1000;
+      if (m->delivery_rate_bps > 0) socket.delivery_kbps = m->delivery_rate_bps * 8 / 1000;
+      if (m->window_bytes > 0) socket.window_bytes = m->window_bytes;
     }
-    return net;
+    return filter::with_socket_measure(net, socket);
   }
 
   // ---- upstream ------------------------------------------------------------------------------
@@ -288,22 +356,25 @@ class proxy_session {
     up_.reset();
   }
 
-  asio::awaitable<forward_result> forward(http::request<http::buffer_body>& ureq, bool has_body,
+  asio::awaitable<forward_result> forward(http::request<http::empty_body>& ureq, bool has_body,
                                           bool expect_continue, bool retryable, bool head_upstream) {
     for (int attempt = 0;; ++attempt) {
       up_parser_.reset();
       up_buffer_.clear();
+      // Beast reads at most the buffer's free capacity (512 bytes when it is fresh): room for a
+      // header and a small body lets one read take the whole response.
+      if (up_buffer_.capacity() < upstream_read_bytes) up_buffer_.reserve(upstream_read_bytes);
       bool reused = false;
       up_.reset();
       if (attempt == 0) {
         if (auto pooled = w_.pool.take()) {
-          up_.emplace(std::move(*pooled));
+          up_ = std::move(pooled);
           reused = true;
           s_.stats.upstream_reused.fetch_add(1, std::memory_order_relaxed);
         }
       }
       if (!up_) {
-        up_.emplace(stream_.get_executor());
+        up_ = std::make_unique<beast::tcp_stream>(stream_.get_executor());
         up_->expires_after(milliseconds(cfg_.upstream_connect_timeout_ms));
         auto [ec, ep] = co_await up_->async_connect(s_.upstream, use_tuple);
         if (ec) {
@@ -317,12 +388,10 @@ class proxy_session {
       }
 
       // The header goes first, so the upstream can refuse before the body is read.
-      ureq.body().data = nullptr;
-      ureq.body().size = 0;
-      ureq.body().more = has_body;
-      http::request_serializer<http::buffer_body> sr(ureq);
+      head_.clear();
+      append_head(head_, ureq.base());
       up_->expires_after(milliseconds(cfg_.upstream_header_timeout_ms));
-      auto [wec, wn] = co_await http::async_write_header(*up_, sr, use_tuple);
+      auto [wec, wn] = co_await asio::async_write(*up_, asio::buffer(head_), use_tuple);
       if (wec) {
         if (reused && retryable && !is_timeout(wec)) {
           s_.stats.upstream_retries.fetch_add(1, std::memory_order_relaxed);
@@ -334,7 +403,7 @@ class proxy_session {
         co_return forward_result::upstream_failed;
       }
       if (has_body) {
-        const forward_result r = co_await send_request_body(ureq, sr, expect_continue);
+        const forward_result r = co_await send_request_body(ureq.chunked(), expect_continue);
         if (r != forward_result::ok) co_return r;
       }
 
@@ -373,13 +442,16 @@ class proxy_session {
       const double latency = std::chrono::duration<double>(clock_type::now() - sent_at).count();
       s_.stats.upstream_latency_seconds.observe(latency);
       ex_.upstream_ms = latency * 1000;
+      // A body framed by Content-Length is read straight from the socket (see
+      // read_upstream_body); chunked and close-delimited ones go through the parser.
+      up_direct_ = !up_parser_->is_done() && !up_parser_->chunked() &&
+                   up_parser_->content_length().has_value();
+      up_remaining_ = up_direct_ ? *up_parser_->content_length() : 0;
       co_return forward_result::ok;
     }
   }
 
-  asio::awaitable<forward_result> send_request_body(http::request<http::buffer_body>& ureq,
-                                                    http::request_serializer<http::buffer_body>& sr,
-                                                    bool expect_continue) {
+  asio::awaitable<forward_result> send_request_body(bool chunked, bool expect_continue) {
     if (expect_continue) {
       static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
@@ -403,12 +475,11 @@ class proxy_session {
         up_.reset();
         co_return forward_result::client_failed;
       }
-      ureq.body().data = chunk_.data();
-      ureq.body().size = chunk_.size() - req_body_->get().body().size;
-      ureq.body().more = !req_body_->is_done();
+      const std::size_t got = chunk_.size() - req_body_->get().body().size;
+      const body_piece piece({}, {chunk_.data(), got}, chunked, req_body_->is_done());
+      if (piece.empty()) continue;
       up_->expires_after(milliseconds(cfg_.upstream_body_idle_timeout_ms));
-      auto [wec, wn] = co_await http::async_write(*up_, sr, use_tuple);
-      if (wec == http::error::need_buffer) wec = {};
+      auto [wec, wn] = co_await asio::async_write(*up_, piece.buffers, use_tuple);
       if (wec) {
         fail_upstream(is_timeout(wec) ? upstream_error_kind::header_timeout
                                       : upstream_error_kind::reset_before_response,
@@ -420,23 +491,53 @@ class proxy_session {
   }
 
   // After a complete response: the connection goes back to the pool if the upstream allows it.
+  // Bytes past the end of the body would be taken for the next response, so they forbid it.
   void release_upstream() {
-    if (up_ && up_parser_ && up_parser_->is_done() && up_parser_->get().keep_alive() &&
-        !s_.draining.load())
-      w_.pool.give_back(std::move(*up_));
+    if (up_ && up_parser_ && upstream_body_done() && up_parser_->keep_alive() &&
+        up_buffer_.size() == 0 && !s_.draining.load())
+      w_.pool.give_back(std::move(up_));
     up_.reset();
+  }
+
+  [[nodiscard]] bool upstream_body_done() const {
+    return up_direct_ ? up_remaining_ == 0 : up_parser_->is_done();
+  }
+
+  // Reads some of the upstream body into [dst, dst + cap). A Content-Length body comes straight
+  // from the socket into `dst`, as much as the kernel holds per call, with no copy through
+  // up_buffer_; a chunked or close-delimited one goes through the parser.
+  asio::awaitable<std::pair<beast::error_code, std::size_t>> read_upstream_body(char* dst,
+                                                                                std::size_t cap) {
+    up_->expires_after(milliseconds(cfg_.upstream_body_idle_timeout_ms));
+    if (up_direct_) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, up_remaining_));
+      std::size_t n = 0;
+      if (up_buffer_.size() > 0) {
+        // What arrived with the header is used first.
+        n = asio::buffer_copy(asio::buffer(dst, want), up_buffer_.data());
+        up_buffer_.consume(n);
+      } else {
+        auto [ec, got] = co_await up_->async_read_some(asio::buffer(dst, want), use_tuple);
+        if (ec) co_return std::pair{ec == asio::error::eof ? beast::error_code(http::error::partial_message) : ec, std::size_t{0}};
+        n = got;
+      }
+      up_remaining_ -= n;
+      co_return std::pair{beast::error_code{}, n};
+    }
+    up_parser_->get().body().data = dst;
+    up_parser_->get().body().size = cap;
+    auto [ec, n] = co_await http::async_read_some(*up_, up_buffer_, *up_parser_, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    co_return std::pair{ec, cap - up_parser_->get().body().size};
   }
 
   // ---- responses -----------------------------------------------------------------------------
 
+  // The upstream's header moves into the client's response; the parser keeps its framing state.
   http::response<http::buffer_body> response_from_upstream() {
-    auto& ures = up_parser_->get();
-    http::response<http::buffer_body> res;
-    res.result(ures.result_int());
-    res.reason(ures.reason());
+    http::response<http::buffer_body> res(std::move(up_parser_->get().base()));
     res.version(ex_.version);
-    for (const auto& f : ures) res.insert(f.name_string(), f.value());
-    ex_.status = ures.result_int();
+    ex_.status = res.result_int();
     return res;
   }
 
@@ -449,110 +550,101 @@ class proxy_session {
     const unsigned status = res.result_int();
     const bool status_has_body = !(status / 100 == 1 || status == 204 || status == 304);
     bool keep = client_keep_alive();
-    const bool body_pending = !up_parser_->is_done() || !prefix.empty();
+    const bool body_pending = !upstream_body_done() || !prefix.empty();
 
     if (header_only || !status_has_body || !body_pending) {
       if (!header_only && status_has_body && res.count(http::field::content_length) == 0)
         res.content_length(0);
       res.keep_alive(keep);
-      res.body().data = nullptr;
-      res.body().size = 0;
-      res.body().more = false;
-      http::response_serializer<http::buffer_body> sr(res);
-      stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
-      auto [ec, n] = co_await http::async_write_header(stream_, sr, use_tuple);
       // An unread body (a HEAD answered from a GET) makes the upstream connection unusable.
       release_upstream();
-      co_return keep && !ec;
+      co_return co_await write_client({}, true, res.base()) && keep;
     }
 
+    bool chunked = false;
     if (res.count(http::field::content_length) == 0) {
-      if (ex_.version >= 11) res.chunked(true);
-      else keep = false;  // HTTP/1.0: the end of the connection ends the body
+      if (ex_.version >= 11) {
+        chunked = true;
+        res.chunked(true);
+      } else {
+        keep = false;
+      }  // HTTP/1.0: the end of the connection ends the body
     }
     res.keep_alive(keep);
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = true;
-    http::response_serializer<http::buffer_body> sr(res);
-    stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
-    {
-      auto [ec, n] = co_await http::async_write_header(stream_, sr, use_tuple);
-      if (ec) co_return false;
-    }
-    if (!prefix.empty()) {
-      res.body().data = const_cast<char*>(prefix.data());
-      res.body().size = prefix.size();
-      res.body().more = !up_parser_->is_done();
-      if (!co_await write_piece(sr, prefix.size())) co_return false;
-    }
-    while (!sr.is_done()) {
-      std::size_t got = 0;
-      if (!up_parser_->is_done()) {
-        up_parser_->get().body().data = chunk_.data();
-        up_parser_->get().body().size = chunk_.size();
-        up_->expires_after(milliseconds(cfg_.upstream_body_idle_timeout_ms));
-        auto [ec, n] = co_await http::async_read(*up_, up_buffer_, *up_parser_, use_tuple);
-        if (ec == http::error::need_buffer) ec = {};
-        if (ec) {
-          // The upstream body ended early: finishing the response would present a truncated
-          // body as complete, so the client connection is reset instead.
-          s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
-                                        : upstream_error_kind::body_reset);
-          s_.stats.responses_aborted.fetch_add(1, std::memory_order_relaxed);
-          ex_.aborted = true;
-          up_.reset();
-          abort_client();
-          co_return false;
-        }
-        got = chunk_.size() - up_parser_->get().body().size;
-        s_.stats.bytes_from_upstream.fetch_add(got, std::memory_order_relaxed);
+    // Body bytes that came in with the upstream's header go out in the same write as the
+    // response header: one segment for a small response, and no delayed-ACK stall between two.
+    std::string_view piece = prefix;
+    if (piece.empty() && up_buffer_.size() > 0 && !upstream_body_done()) {
+      auto [ec, got] = co_await read_upstream_body(chunk_.data(), chunk_.size());
+      if (ec) {
+        abort_on_upstream_body_error(ec);
+        co_return false;
       }
-      res.body().data = got ? chunk_.data() : nullptr;
-      res.body().size = got;
-      res.body().more = !up_parser_->is_done();
-      if (!co_await write_piece(sr, got)) co_return false;
+      s_.stats.bytes_from_upstream.fetch_add(got, std::memory_order_relaxed);
+      piece = {chunk_.data(), got};
+    }
+    bool done = upstream_body_done();
+    if (!co_await write_client(piece, done, res.base(), chunked)) co_return false;
+    while (!done) {
+      auto [ec, got] = co_await read_upstream_body(chunk_.data(), chunk_.size());
+      if (ec) {
+        abort_on_upstream_body_error(ec);
+        co_return false;
+      }
+      s_.stats.bytes_from_upstream.fetch_add(got, std::memory_order_relaxed);
+      done = upstream_body_done();
+      if (!co_await write_client({chunk_.data(), got}, done, std::nullopt, chunked))
+        co_return false;
     }
     release_upstream();
     co_return keep;
   }
 
-  asio::awaitable<bool> write_piece(http::response_serializer<http::buffer_body>& sr,
-                                    std::size_t bytes) {
+  // The upstream body ended early or went idle: finishing the response would present a truncated
+  // body as complete, so the client connection is reset instead.
+  void abort_on_upstream_body_error(const beast::error_code& ec) {
+    s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
+                                  : upstream_error_kind::body_reset);
+    s_.stats.responses_aborted.fetch_add(1, std::memory_order_relaxed);
+    ex_.aborted = true;
+    up_.reset();
+    abort_client();
+  }
+
+  // One write to the client under its deadline: the response head when given, then `data`.
+  asio::awaitable<bool> write_client(std::string_view data, bool last,
+                                     std::optional<std::reference_wrapper<const http::response_header<>>> head,
+                                     bool chunked = false) {
+    head_.clear();
+    if (head) append_head(head_, head->get());
+    const body_piece piece(head_, data, chunked, last);
+    if (piece.empty()) co_return true;
     stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
-    auto [ec, n] = co_await http::async_write(stream_, sr, use_tuple);
-    if (ec == http::error::need_buffer) ec = {};
+    auto [ec, n] = co_await asio::async_write(stream_, piece.buffers, use_tuple);
     if (ec) {
       up_.reset();
       co_return false;
     }
-    ex_.bytes_out += bytes;
-    s_.stats.bytes_to_client.fetch_add(bytes, std::memory_order_relaxed);
+    ex_.bytes_out += data.size();
+    s_.stats.bytes_to_client.fetch_add(data.size(), std::memory_order_relaxed);
     co_return true;
   }
 
-  // Sends a body held whole in memory, in pieces so each write has its own deadline.
+  // Sends a body held whole in memory, in pieces so each write has its own deadline. The first
+  // piece shares its write with the header.
   asio::awaitable<bool> send_buffered(http::response<http::buffer_body>& res, bool header_only,
                                       std::string_view body) {
+    constexpr std::size_t piece = 256 * 1024;
     const bool keep = client_keep_alive();
     res.keep_alive(keep);
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = !header_only && !body.empty();
-    http::response_serializer<http::buffer_body> sr(res);
-    stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
-    {
-      auto [ec, n] = co_await http::async_write_header(stream_, sr, use_tuple);
-      if (ec) co_return false;
-    }
-    if (header_only || body.empty()) co_return keep;
-    constexpr std::size_t piece = 256 * 1024;
-    for (std::size_t off = 0; off < body.size(); off += piece) {
-      const std::size_t len = std::min(piece, body.size() - off);
-      res.body().data = const_cast<char*>(body.data() + off);
-      res.body().size = len;
-      res.body().more = off + len < body.size();
-      if (!co_await write_piece(sr, len)) co_return false;
+    if (header_only) body = {};
+    std::size_t off = std::min(piece, body.size());
+    if (!co_await write_client(body.substr(0, off), off == body.size(), res.base()))
+      co_return false;
+    for (; off < body.size(); off += piece) {
+      const std::string_view part = body.substr(off, piece);
+      if (!co_await write_client(part, off + part.size() == body.size(), std::nullopt))
+        co_return false;
     }
     co_return keep;
   }
@@ -575,27 +667,24 @@ class proxy_session {
       else json.reserve(*cl + transcoder_padding);
     }
     // Buffer the body, up to one read past the route's limit.
-    while (switch_reason == filter::reason::transcoded && !up_parser_->is_done()) {
+    while (switch_reason == filter::reason::transcoded && !upstream_body_done()) {
       if (json.size() > limit) {
         switch_reason = filter::reason::too_large;
         break;
       }
-      const std::size_t want = relay_chunk;
-      if (json.capacity() - json.size() < want + transcoder_padding) {
+      if (json.capacity() - json.size() < relay_chunk + transcoder_padding) {
         const std::size_t cap =
-            std::max(json.capacity() * 2, json.size() + want + transcoder_padding);
+            std::max(json.capacity() * 2, json.size() + relay_chunk + transcoder_padding);
         if (!lease.grow(cap - json.capacity())) {
           switch_reason = filter::reason::overloaded;
           break;
         }
         json.reserve(cap);
       }
-      up_parser_->get().body().data = json.data() + json.size();
-      up_parser_->get().body().size = want;
-      up_->expires_after(milliseconds(cfg_.upstream_body_idle_timeout_ms));
-      auto [ec, n] = co_await http::async_read(*up_, up_buffer_, *up_parser_, use_tuple);
-      if (ec == http::error::need_buffer) ec = {};
-      json.commit(want - up_parser_->get().body().size);
+      auto [ec, got] = co_await read_upstream_body(
+          reinterpret_cast<char*>(json.data()) + json.size(),
+          json.capacity() - json.size() - transcoder_padding);
+      json.commit(got);
       if (ec) {
         // Nothing has been sent yet, so the client can be told plainly.
         fail_upstream(is_timeout(ec) ? upstream_error_kind::body_timeout
@@ -729,6 +818,8 @@ class proxy_session {
   }
 
   static constexpr std::size_t transcoder_padding = 64;
+  // up_buffer_'s capacity, the size of the upstream reads that go through the parser.
+  static constexpr std::size_t upstream_read_bytes = 16 * 1024;
 
   shared_state& s_;
   const config::proxy_config& cfg_;
@@ -741,23 +832,26 @@ class proxy_session {
   exchange_record ex_;
   http::status upstream_status_ = http::status::bad_gateway;
 
+  std::string head_;  // the serialized head of the message being written
   std::optional<http::request_parser<http::empty_body>> req_header_;
   std::optional<http::request_parser<http::buffer_body>> req_body_;
-  std::optional<beast::tcp_stream> up_;
+  std::unique_ptr<beast::tcp_stream> up_;
+  bool up_direct_ = false;           // the body is Content-Length framed and read past the parser
+  std::uint64_t up_remaining_ = 0;   // of such a body, the bytes still to read
   beast::flat_buffer up_buffer_;
   std::optional<http::response_parser<http::buffer_body>> up_parser_;
   std::array<char, relay_chunk> chunk_{};
 };
 
-std::optional<beast::tcp_stream> upstream_pool::take() {
+std::unique_ptr<beast::tcp_stream> upstream_pool::take() {
   prune(std::chrono::steady_clock::now());
-  if (idle_.empty()) return std::nullopt;
-  beast::tcp_stream s = std::move(idle_.back().stream);
+  if (idle_.empty()) return nullptr;
+  std::unique_ptr<beast::tcp_stream> s = std::move(idle_.back().stream);
   idle_.pop_back();
   return s;
 }
 
-void upstream_pool::give_back(beast::tcp_stream stream) {
+void upstream_pool::give_back(std::unique_ptr<beast::tcp_stream> stream) {
   prune(std::chrono::steady_clock::now());
   if (max_idle_ == 0) return;
   if (idle_.size() >= max_idle_) idle_.pop_front();

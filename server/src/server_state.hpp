@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <optional>
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -41,15 +41,16 @@ class upstream_pool {
   upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout)
       : max_idle_(max_idle), idle_timeout_(idle_timeout) {}
 
-  // The most recently used connection that has not been idle too long.
-  std::optional<beast::tcp_stream> take();
-  void give_back(beast::tcp_stream stream);
+  // The most recently used connection that has not been idle too long. Held by pointer: moving
+  // a beast::tcp_stream allocates a new state block, and this runs once per request.
+  std::unique_ptr<beast::tcp_stream> take();
+  void give_back(std::unique_ptr<beast::tcp_stream> stream);
   void clear() { idle_.clear(); }
   [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
 
  private:
   struct idle_connection {
-    beast::tcp_stream stream;
+    std::unique_ptr<beast::tcp_stream> stream;
     std::chrono::steady_clock::time_point since;
   };
   void prune(std::chrono::steady_clock::time_point now);

@@ -37,6 +37,7 @@ policy_input policy_input_of(const transform_request& req, std::size_t payload, 
   if (net.rtt_ms) in.rtt_s = *net.rtt_ms / 1000.0;
   else if (net.ect_rtt_ms) in.rtt_s = *net.ect_rtt_ms / 1000.0;
   if (net.downlink_kbps) in.bandwidth_bytes_per_s = static_cast<double>(*net.downlink_kbps) * 125.0;
+  if (net.window_bytes) in.window_bytes = static_cast<double>(*net.window_bytes);
   in.save_data = net.save_data;
   in.load = load;
   in.mode = route_mode_of(req.mode);

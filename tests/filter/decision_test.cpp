@@ -120,5 +120,42 @@ TEST(client_hints, parse) {
   EXPECT_FALSE(parse_rtt_ms(""));
 }
 
+TEST(client_hints, socket_measure_only_raises_rtt_and_lifts_the_capped_downlink) {
+  struct row {
+    const char* name;
+    std::optional<std::uint32_t> hint_rtt;
+    std::optional<std::uint64_t> hint_kbps;
+    socket_measure socket;
+    std::optional<std::uint32_t> rtt;
+    rtt_source from;
+    std::optional<std::uint64_t> kbps;
+  };
+  const row rows[] = {
+      // Behind a relay the socket sees loopback: the client's own figures stand.
+      {"relay", 300, 1600, {0, 80'000'000}, 300, rtt_source::client_hint, 1600},
+      {"no hints", {}, {}, {40, 20'000}, 40, rtt_source::tcp_info, 20'000},
+      {"socket slower", 20, 50'000, {90, 5'000}, 90, rtt_source::tcp_info, 50'000},
+      // 10 Mbps is the browsers' cap: a faster measured delivery rate replaces it.
+      {"capped downlink", 50, 10'000, {2, 400'000}, 50, rtt_source::client_hint, 400'000},
+      {"capped, slower socket", 50, 10'000, {2, 3'000}, 50, rtt_source::client_hint, 10'000},
+      {"nothing", {}, {}, {}, {}, rtt_source::none, {}},
+  };
+  for (const row& r : rows) {
+    client_network n;
+    n.rtt_ms = r.hint_rtt;
+    if (r.hint_rtt) n.rtt_from = rtt_source::client_hint;
+    n.downlink_kbps = r.hint_kbps;
+    const client_network m = with_socket_measure(n, r.socket);
+    EXPECT_EQ(m.rtt_ms, r.rtt) << r.name;
+    EXPECT_EQ(m.rtt_from, r.from) << r.name;
+    EXPECT_EQ(m.downlink_kbps, r.kbps) << r.name;
+    EXPECT_FALSE(m.window_bytes) << r.name;
+  }
+  // The congestion window can only come from the socket.
+  client_network n;
+  n.rtt_ms = 50;
+  EXPECT_EQ(with_socket_measure(n, {{}, {}, 640'000}).window_bytes, 640'000u);
+}
+
 }  // namespace
 }  // namespace bfast::filter
