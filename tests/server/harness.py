@@ -151,6 +151,16 @@ class Proxy:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def start_nginx_and_proxy(*proxy_args):
+    """Starts nginx and a proxy in front of it; stops nginx again if the proxy fails to start."""
+    nginx = Nginx()
+    try:
+        return nginx, Proxy(nginx.port, *proxy_args)
+    except Exception:
+        nginx.stop()
+        raise
+
+
 class Response:
     def __init__(self, status, headers, body, exit_code):
         self.status = status

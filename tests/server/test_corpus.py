@@ -4,7 +4,7 @@ import os
 import unittest
 from urllib.parse import quote
 
-from harness import BFAST, CORPUS, Nginx, Proxy, curl, oracle_checks
+from harness import BFAST, CORPUS, curl, oracle_checks, start_nginx_and_proxy
 
 CORE_TOKENS = {"invalid_json", "key_too_long", "too_many_keys", "too_deep", "lone_surrogate",
                "proto_key", "too_large"}
@@ -12,12 +12,7 @@ CORE_TOKENS = {"invalid_json", "key_too_long", "too_many_keys", "too_deep", "lon
 
 def setUpModule():
     global nginx, proxy
-    nginx = Nginx()
-    try:
-        proxy = Proxy(nginx.port)
-    except Exception:
-        nginx.stop()
-        raise
+    nginx, proxy = start_nginx_and_proxy()
 
 
 def tearDownModule():

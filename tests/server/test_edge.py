@@ -2,17 +2,12 @@
 socket so nothing normalises the bytes on the way."""
 import unittest
 
-from harness import Nginx, Proxy, raw_request
+from harness import raw_request, start_nginx_and_proxy
 
 
 def setUpModule():
     global nginx, proxy
-    nginx = Nginx()
-    try:
-        proxy = Proxy(nginx.port, "--client-header-timeout-ms", "300", "--max-request-body-bytes", "1000")
-    except Exception:
-        nginx.stop()
-        raise
+    nginx, proxy = start_nginx_and_proxy("--client-header-timeout-ms", "300", "--max-request-body-bytes", "1000")
 
 
 def tearDownModule():
