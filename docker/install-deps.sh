@@ -9,11 +9,13 @@ TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev 
 # The shared libraries the binaries load: the image's runtime stage installs only these, and
 # docker/verify-image.sh checks every library of the binary against this list.
 RUNTIME_PKGS="libc6 libgcc-s1 libstdc++6 libsimdjson14 liblz4-1 libtbb12 zlib1g libzstd1"
+# The load-test kit's charts (loadtest/setup.sh asks for them by name).
+LOADTEST_PKGS="python3-matplotlib"
 # Building and running the container image without a Docker engine (docker/verify-image.sh).
 IMAGE_PKGS="buildah podman runc debootstrap"
 
 # `build` is the container's build stage, `runtime` its runtime stage; `all` (the default) is
-# everything local builds and tests need; `image` is asked for by name only.
+# everything local builds and tests need; `image` and `loadtest` are asked for by name only.
 # `--list GROUP` prints the group's packages and installs nothing.
 list_only=0
 if [ "${1:-}" = --list ]; then list_only=1; shift; fi
@@ -21,8 +23,9 @@ case "${1:-all}" in
   build)   WANT="$BUILD_PKGS $LIB_PKGS" ;;
   runtime) WANT="$RUNTIME_PKGS" ;;
   image)   WANT="$IMAGE_PKGS" ;;
+  loadtest) WANT="$LOADTEST_PKGS" ;;
   all)     WANT="$BUILD_PKGS $LIB_PKGS $TEST_PKGS" ;;
-  *) echo "usage: $0 [--list] [all|build|runtime|image]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--list] [all|build|runtime|image|loadtest]" >&2; exit 2 ;;
 esac
 if [ "$list_only" -eq 1 ]; then echo $WANT; exit 0; fi
 
