@@ -70,15 +70,6 @@ class byte_buffer {
   }
   void append(std::string_view s) { append(s.data(), s.size()); }
   void append(std::span<const std::uint8_t> s) { append(s.data(), s.size()); }
-  // Releases memory beyond `keep` bytes, so one huge response does not pin memory forever.
-  void shrink_to(std::size_t keep) {
-    if (capacity_ <= keep || size_ > keep) return;
-    auto* p = static_cast<std::uint8_t*>(std::realloc(data_, keep == 0 ? 1 : keep));
-    if (p) {
-      data_ = p;
-      capacity_ = keep;
-    }
-  }
 
  private:
   void grow(std::size_t need) {
