@@ -19,6 +19,17 @@ constexpr std::array<std::string_view, 6> transform_dropped_table{
     "Accept-Ranges", "Content-MD5", "Digest", "Content-Digest", "Repr-Digest", "Content-Range",
 };
 
+// A Connection option names connection-specific fields (RFC 9110 §7.6.1); these never are, so
+// naming them must not strip where the message goes or how it is framed.
+constexpr std::array<std::string_view, 3> never_connection_specific{
+    "Host", "Content-Length", "Transfer-Encoding"};
+
+bool protected_from_connection(std::string_view name) noexcept {
+  for (std::string_view p : never_connection_specific)
+    if (boost::beast::iequals(p, name)) return true;
+  return false;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -61,7 +72,9 @@ void strip_hop_by_hop(http::fields& fields) {
   for (auto it = fields.find(http::field::connection); it != fields.end() &&
                                                        it->name() == http::field::connection;
        ++it) {
-    for_each_element(it->value(), [&](std::string_view e) { named.emplace_back(e); });
+    for_each_element(it->value(), [&](std::string_view e) {
+      if (!protected_from_connection(e)) named.emplace_back(e);
+    });
   }
   for (const std::string& name : named) fields.erase(name);
   for (std::string_view name : hop_by_hop_table) fields.erase(name);
@@ -89,17 +102,6 @@ bool list_contains(std::string_view value, std::string_view token) {
     if (boost::beast::iequals(trim(e.substr(0, eq)), token)) found = true;
   });
   return found;
-}
-
-std::string_view framing_error_token(framing_error e) noexcept {
-  switch (e) {
-    case framing_error::none: return "none";
-    case framing_error::content_length_and_transfer_encoding: return "cl_and_te";
-    case framing_error::differing_content_length: return "differing_content_length";
-    case framing_error::bad_content_length: return "bad_content_length";
-    case framing_error::unsupported_transfer_encoding: return "unsupported_transfer_encoding";
-  }
-  return "unknown";
 }
 
 framing_error check_request_framing(const http::fields& fields, unsigned version) {

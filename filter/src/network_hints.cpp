@@ -36,16 +36,6 @@ std::optional<std::uint64_t> parse_milli(std::string_view s) {
 
 }  // namespace
 
-std::string_view rtt_source_token(rtt_source s) noexcept {
-  switch (s) {
-    case rtt_source::none: return "none";
-    case rtt_source::tcp_info: return "tcp_info";
-    case rtt_source::ingress_header: return "ingress_header";
-    case rtt_source::client_hint: return "client_hint";
-  }
-  return "none";
-}
-
 std::optional<std::uint32_t> parse_rtt_ms(std::string_view value) {
   value = trim(value);
   if (value.ends_with("ms")) value.remove_suffix(2);
@@ -90,6 +80,24 @@ client_network with_socket_measure(client_network n, const socket_measure& socke
       n.downlink_kbps = socket.delivery_kbps;
   }
   return n;
+}
+
+client_network network_of(const http::fields& request, const ingress_rule& ingress,
+                          const std::optional<socket_measure>& socket) {
+  client_network net = read_client_hints(request);
+  if (ingress.peer_trusted) {
+    // Behind an ingress the socket measures the ingress, so only its header counts.
+    if (!ingress.rtt_header.empty()) {
+      if (auto it = request.find(ingress.rtt_header); it != request.end()) {
+        if (const auto ms = parse_rtt_ms(it->value())) {
+          net.rtt_ms = *ms;
+          net.rtt_from = rtt_source::ingress_header;
+        }
+      }
+    }
+    return net;
+  }
+  return socket ? with_socket_measure(net, *socket) : net;
 }
 
 }  // namespace bfast::filter

@@ -85,6 +85,8 @@ std::string_view token(reject_kind k) noexcept {
     case reject_kind::body_too_large: return "body_too_large";
     case reject_kind::expectation_failed: return "expectation_failed";
     case reject_kind::method_not_allowed: return "method_not_allowed";
+    case reject_kind::bad_host: return "bad_host";
+    case reject_kind::bad_chunked: return "bad_chunked";
     case reject_kind::count_: break;
   }
   return "unknown";
@@ -153,6 +155,15 @@ std::string metrics::render(bool draining) const {
         static_cast<std::int64_t>(upstream_retries.load()));
   plain("bfast_upstream_reused_total", "Requests sent on a pooled upstream connection.",
         static_cast<std::int64_t>(upstream_reused.load()));
+  plain("bfast_upstream_not_reused_total",
+        "Upstream connections closed after a response that did not end cleanly at its framing.",
+        static_cast<std::int64_t>(upstream_not_reused.load()));
+  plain("bfast_upstream_pool_closed_by_peer_total",
+        "Idle pooled upstream connections closed because the upstream sent a byte or EOF.",
+        static_cast<std::int64_t>(upstream_pool.closed_by_peer.load()));
+  plain("bfast_upstream_pool_expired_total",
+        "Idle pooled upstream connections closed by the idle timeout or the idle limit.",
+        static_cast<std::int64_t>(upstream_pool.expired.load()));
   plain("bfast_connections_accepted_total", "Client connections accepted.",
         static_cast<std::int64_t>(connections_accepted.load()));
   plain("bfast_connections_refused_total", "Client connections closed at once: max_connections.",

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "bfast/filter/decision.hpp"
+#include "bfast/filter/exchange.hpp"
 
 namespace bfast::server {
 
@@ -34,6 +35,8 @@ enum class reject_kind : std::uint8_t {
   body_too_large,
   expectation_failed,
   method_not_allowed,
+  bad_host,      // HTTP/1.1 without exactly one valid Host, or a bad absolute-form target
+  bad_chunked,   // malformed chunked body, or a chunk line or trailer past its bound
   count_,
 };
 
@@ -54,7 +57,13 @@ enum class compress_kind : std::uint8_t { none, lz4, lz4_parallel, gzip, zstd, c
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
 [[nodiscard]] std::string_view token(compress_kind k) noexcept;
 
-struct metrics {
+// What the upstream pools did with idle connections (every I/O thread's pool adds here).
+struct pool_counters {
+  std::atomic<std::uint64_t> closed_by_peer{0};  // EOF or a stray byte while idle
+  std::atomic<std::uint64_t> expired{0};         // idle past the timeout, or past max_idle
+};
+
+struct metrics final : filter::decision_sink {
   std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(compress_kind::count_)>
       transcoded_by_compression{};
@@ -65,6 +74,8 @@ struct metrics {
   std::atomic<std::uint64_t> responses_aborted{0};   // truncated upstream body: client reset
   std::atomic<std::uint64_t> upstream_retries{0};    // stale pooled connection, retried once
   std::atomic<std::uint64_t> upstream_reused{0};     // requests sent on a pooled connection
+  std::atomic<std::uint64_t> upstream_not_reused{0}; // closed after a response: not clean
+  pool_counters upstream_pool;
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_refused{0}; // over max_connections
   std::atomic<std::uint64_t> bytes_from_upstream{0}; // response body bytes read
@@ -78,7 +89,7 @@ struct metrics {
   histogram compress_seconds;
   histogram upstream_latency_seconds;  // request sent to response header received
 
-  void count(filter::reason r) noexcept {
+  void count(filter::reason r) noexcept override {
     decisions[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
   void count(reject_kind k) noexcept {

@@ -64,7 +64,8 @@ proxy_server::proxy_server(const config::proxy_config& cfg)
   const unsigned n = io_threads(cfg);
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<worker>(cfg.upstream_pool_max_idle,
-                                                milliseconds(cfg.upstream_pool_idle_timeout_ms)));
+                                                milliseconds(cfg.upstream_pool_idle_timeout_ms),
+                                                stats_.upstream_pool));
     guards_.push_back(asio::make_work_guard(workers_.back()->ioc));
   }
 }

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <unordered_set>
@@ -18,6 +17,7 @@
 #include "bfast/config/config.hpp"
 #include "metrics.hpp"
 #include "transform.hpp"
+#include "upstream_pool.hpp"
 
 namespace bfast::server {
 
@@ -34,41 +34,46 @@ struct shared_state {
   std::atomic<bool> draining{false};
 };
 
-// Idle upstream connections of one I/O thread. Only that thread touches it, so no locks, and a
-// connection never changes executor.
-class upstream_pool {
- public:
-  upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout)
-      : max_idle_(max_idle), idle_timeout_(idle_timeout) {}
-
-  // The most recently used connection that has not been idle too long. Held by pointer: moving
-  // a beast::tcp_stream allocates a new state block, and this runs once per request.
-  std::unique_ptr<beast::tcp_stream> take();
-  void give_back(std::unique_ptr<beast::tcp_stream> stream);
-  void clear() { idle_.clear(); }
-  [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
-
- private:
-  struct idle_connection {
-    std::unique_ptr<beast::tcp_stream> stream;
-    std::chrono::steady_clock::time_point since;
-  };
-  void prune(std::chrono::steady_clock::time_point now);
-
-  std::size_t max_idle_;
-  std::chrono::milliseconds idle_timeout_;
-  std::deque<idle_connection> idle_;
-};
-
 class proxy_session;
 
+// Buffers for relaying bodies, lent to a connection for one exchange: an idle connection holds
+// none, and a busy thread reuses them instead of allocating 64 KiB per request.
+class relay_buffers {
+ public:
+  static constexpr std::size_t buffer_bytes = 64 * 1024;
+  explicit relay_buffers(std::size_t max_cached) : max_cached_(max_cached) {}
+
+  [[nodiscard]] std::unique_ptr<char[]> take() {
+    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(buffer_bytes);
+    std::unique_ptr<char[]> b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give_back(std::unique_ptr<char[]> b) {
+    if (b && free_.size() < max_cached_) free_.push_back(std::move(b));
+  }
+
+ private:
+  std::size_t max_cached_;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
+// One I/O thread's world. Destroyed in a fixed order: the pool's idle connections close first,
+// then the io_context (its destructor ends the session coroutines, whose sessions leave
+// `sessions`), and only then the set and the pool themselves.
 struct worker {
-  worker(std::size_t max_idle, std::chrono::milliseconds idle_timeout)
-      : ioc(1), pool(max_idle, idle_timeout) {}
-  asio::io_context ioc;
+  worker(std::size_t max_idle, std::chrono::milliseconds idle_timeout, pool_counters& counters)
+      : pool(max_idle, idle_timeout, counters), relay(relay_buffers_cached), ioc(1) {}
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+  ~worker() { pool.close_all(); }
+
+  static constexpr std::size_t relay_buffers_cached = 16;
   upstream_pool pool;
+  relay_buffers relay;
   // Sessions of this thread, so a drain can close the ones waiting idle between requests.
   std::unordered_set<proxy_session*> sessions;
+  asio::io_context ioc;  // last: destroyed first, while the members above still exist
 };
 
 // Starts a session for an accepted client connection on `w`'s thread.

@@ -69,6 +69,11 @@ class transform_service {
     return budget_lease(&m_.transform_memory_bytes, static_cast<std::int64_t>(budget_));
   }
 
+  // Every byte a transform of `json_bytes` of JSON may hold beyond the JSON itself.
+  [[nodiscard]] std::uint64_t output_bytes_bound(std::size_t json_bytes) const noexcept {
+    return json_bytes + json_bytes / 2 + 4096;
+  }
+
   // Runs the transform on the transform threads and resumes the caller on its own executor.
   boost::asio::awaitable<void> run(const transform_request& req, transform_outcome& out);
 

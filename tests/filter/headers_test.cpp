@@ -27,6 +27,18 @@ TEST(strip_hop_by_hop, removes_table_and_connection_named) {
   EXPECT_EQ(f["X-Kept"], "yes");
 }
 
+TEST(strip_hop_by_hop, connection_never_removes_host_or_framing) {
+  http::fields f;
+  f.set(http::field::connection, "Host, content-length, X-Gone");
+  f.set(http::field::host, "example.com");
+  f.set(http::field::content_length, "5");
+  f.set("X-Gone", "1");
+  strip_hop_by_hop(f);
+  EXPECT_EQ(f[http::field::host], "example.com");
+  EXPECT_EQ(f[http::field::content_length], "5");
+  EXPECT_EQ(f.count("X-Gone"), 0u);
+}
+
 struct framing_case {
   std::vector<std::pair<std::string, std::string>> headers;
   unsigned version;

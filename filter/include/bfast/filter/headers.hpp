@@ -36,8 +36,6 @@ enum class framing_error {
   unsupported_transfer_encoding,
 };
 
-[[nodiscard]] std::string_view framing_error_token(framing_error e) noexcept;
-
 // Checks how a request says where its body ends. Anything but one Content-Length, or
 // Transfer-Encoding exactly "chunked" on HTTP/1.1, or neither, is an error: a proxy and the
 // server behind it must never disagree on it.

@@ -14,8 +14,6 @@ namespace http = boost::beast::http;
 
 enum class rtt_source : std::uint8_t { none, tcp_info, ingress_header, client_hint };
 
-[[nodiscard]] std::string_view rtt_source_token(rtt_source s) noexcept;
-
 struct client_network {
   std::optional<std::uint32_t> rtt_ms;
   rtt_source rtt_from = rtt_source::none;
@@ -50,5 +48,17 @@ struct socket_measure {
 // - The congestion window: the socket's; headers know nothing of it.
 [[nodiscard]] client_network with_socket_measure(client_network from_headers,
                                                  const socket_measure& socket);
+
+struct ingress_rule {
+  bool peer_trusted = false;    // the peer is one of trusted_proxies
+  std::string_view rtt_header;  // the header such a peer sets to the client's RTT; empty: none
+};
+
+// The network the policy should assume for this request. A trusted ingress's RTT header is
+// believed, and its socket is not (it measures the ingress); from anyone else, the socket's
+// measure (when given) joins the Client Hints. `socket` is needed only when the peer is not
+// trusted, so a caller may skip reading TCP_INFO then.
+[[nodiscard]] client_network network_of(const http::fields& request, const ingress_rule& ingress,
+                                        const std::optional<socket_measure>& socket);
 
 }  // namespace bfast::filter

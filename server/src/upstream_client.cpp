@@ -1,0 +1,240 @@
+#include "upstream_client.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "bfast/filter/headers.hpp"
+
+namespace bfast::server {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+constexpr std::uint32_t min_header_limit = 64 * 1024;
+// Beast reads at most the buffer's free room (512 bytes when fresh): room for a header and a
+// small body lets one read take a whole small response.
+constexpr std::size_t read_room = 16 * 1024;
+// Beyond the header limit, what a chunk-size line with its extensions or a trailer section may
+// add to the read buffer; the buffer's fixed bound is what makes such a line finite.
+constexpr std::size_t chunk_line_room = 16 * 1024;
+
+bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
+
+// Errors that mean a pooled connection had been closed by the upstream while idle.
+bool is_stale(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+std::uint32_t header_limit(const config::proxy_config& cfg) {
+  return std::max(min_header_limit, cfg.max_header_bytes);
+}
+
+}  // namespace
+
+upstream_client::upstream_client(shared_state& state, worker& w)
+    : s_(state), w_(w), buffer_(header_limit(state.cfg) + chunk_line_room) {}
+
+bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
+  s_.stats.count(kind);
+  failure_ = {kind, timed_out};
+  abandon();
+  return false;
+}
+
+asio::awaitable<bool> upstream_client::connect() {
+  stream_ = std::make_unique<beast::tcp_stream>(w_.ioc.get_executor());
+  reused_ = false;
+  stream_->expires_after(milliseconds(s_.cfg.upstream_connect_timeout_ms));
+  auto [ec, ep] = co_await stream_->async_connect(s_.upstream, use_tuple);
+  if (ec)
+    co_return fail(is_timeout(ec) ? upstream_error_kind::connect_timeout
+                                  : upstream_error_kind::connect_refused,
+                   is_timeout(ec));
+  beast::error_code ig;
+  stream_->socket().set_option(tcp::no_delay(true), ig);
+  co_return true;
+}
+
+asio::awaitable<bool> upstream_client::write_head() {
+  // The header deadline runs from here to the final response header, 1xx responses included.
+  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(*stream_, asio::buffer(head_), use_tuple);
+  if (!ec) co_return true;
+  if (reused_ && retryable_ && !is_timeout(ec)) {
+    s_.stats.upstream_retries.fetch_add(1, std::memory_order_relaxed);
+    const bool connected = co_await connect();
+    if (!connected) co_return false;
+    const bool written = co_await write_head();
+    co_return written;
+  }
+  co_return fail(is_timeout(ec) ? upstream_error_kind::header_timeout
+                                 : upstream_error_kind::reset_before_response,
+                 is_timeout(ec));
+}
+
+asio::awaitable<bool> upstream_client::send_head(const http::request_header<>& req,
+                                                 bool retryable) {
+  parser_.reset();
+  buffer_.clear();
+  if (buffer_.capacity() < read_room) buffer_.reserve(read_room);
+  body_incomplete_ = false;
+  retryable_ = retryable;
+  latency_ms_ = 0;
+  head_.clear();
+  append_head(head_, req);
+  stream_ = w_.pool.take();
+  reused_ = stream_ != nullptr;
+  if (reused_) {
+    s_.stats.upstream_reused.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    const bool connected = co_await connect();
+    if (!connected) co_return false;
+  }
+  const bool written = co_await write_head();
+  co_return written;
+}
+
+asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
+  body_incomplete_ = true;
+  stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(*stream_, piece.buffers(), use_tuple);
+  if (ec) {
+    failure_ = {is_timeout(ec) ? upstream_error_kind::header_timeout
+                               : upstream_error_kind::reset_before_response,
+                is_timeout(ec)};
+    co_return false;
+  }
+  co_return true;
+}
+
+std::optional<upstream_error_kind> upstream_client::check_final_header() const {
+  const auto& h = parser_->get();
+  const unsigned status = h.result_int();
+  // Beast takes any three digits; anything outside 100..599 is not HTTP.
+  if (status < 100 || status > 599) return upstream_error_kind::bad_response;
+  // A coded transfer (gzip, chunked) would reach the client as coded bytes labelled identity.
+  if (h.count(http::field::transfer_encoding) > 0) {
+    const std::string te = filter::combined_value(h, http::field::transfer_encoding);
+    if (!beast::iequals(te, "chunked")) return upstream_error_kind::bad_response;
+    if (h.count(http::field::content_length) > 0) return upstream_error_kind::bad_response;
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<bool> upstream_client::read_header(bool head_request) {
+  const auto sent_at = clock_type::now();
+  // One deadline for the final header, interim responses included: a 1xx drip cannot extend it.
+  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+  for (;;) {
+    parser_.emplace();
+    parser_->header_limit(header_limit(s_.cfg));
+    parser_->body_limit(boost::none);  // pass-through bodies stream, whatever their size
+    if (head_request) parser_->skip(true);
+    auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
+    if (ec) {
+      if (reused_ && retryable_ && is_stale(ec) && buffer_.size() == 0) {
+        // Closed while idle, just as it was taken: the request went nowhere, so send it again.
+        s_.stats.upstream_retries.fetch_add(1, std::memory_order_relaxed);
+        retryable_ = false;
+        const bool connected = co_await connect();
+        if (!connected) co_return false;
+        const bool written = co_await write_head();
+        if (!written) co_return false;
+        continue;
+      }
+      upstream_error_kind kind = upstream_error_kind::bad_response;
+      if (is_timeout(ec)) kind = upstream_error_kind::header_timeout;
+      else if (is_stale(ec)) kind = upstream_error_kind::reset_before_response;
+      co_return fail(kind, is_timeout(ec));
+    }
+    const unsigned status = parser_->get().result_int();
+    if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
+    if (status >= 100 && status < 200) continue;  // interim: consumed, never relayed
+    if (const auto bad = check_final_header()) co_return fail(*bad, false);
+    break;
+  }
+  latency_ms_ = std::chrono::duration<double, std::milli>(clock_type::now() - sent_at).count();
+  s_.stats.upstream_latency_seconds.observe(latency_ms_ / 1000);
+  // A body framed by Content-Length is read straight from the socket; chunked and
+  // close-delimited ones go through the parser.
+  direct_ = !parser_->is_done() && !parser_->chunked() && parser_->content_length().has_value();
+  remaining_ = direct_ ? *parser_->content_length() : 0;
+  co_return true;
+}
+
+asio::awaitable<bool> upstream_client::read_early_answer(bool head_request) {
+  retryable_ = false;
+  if (!stream_) co_return false;
+  const bool answered = co_await read_header(head_request);
+  body_incomplete_ = true;
+  co_return answered;
+}
+
+bool upstream_client::body_done() const noexcept {
+  return direct_ ? remaining_ == 0 : parser_->is_done();
+}
+
+asio::awaitable<upstream_client::io_result> upstream_client::read_body(char* dst,
+                                                                       std::size_t cap) {
+  stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+  if (direct_) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, remaining_));
+    std::size_t n = 0;
+    if (buffer_.size() > 0) {
+      // What arrived with the header is used first; never more than the framing says.
+      n = asio::buffer_copy(asio::buffer(dst, want), buffer_.data());
+      buffer_.consume(n);
+    } else {
+      auto [ec, got] = co_await stream_->async_read_some(asio::buffer(dst, want), use_tuple);
+      if (ec)
+        co_return io_result{ec == asio::error::eof ? beast::error_code(http::error::partial_message)
+                                                   : ec,
+                            0};
+      n = got;
+    }
+    remaining_ -= n;
+    co_return io_result{{}, n};
+  }
+  parser_->get().body().data = dst;
+  parser_->get().body().size = cap;
+  auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, *parser_, use_tuple);
+  if (ec == http::error::need_buffer) ec = {};
+  co_return io_result{ec, cap - parser_->get().body().size};
+}
+
+void upstream_client::release() {
+  // Bytes past the framing would be taken for the next exchange's response.
+  const bool clean = stream_ && parser_ && !body_incomplete_ && body_done() &&
+                     parser_->keep_alive() && buffer_.size() == 0 && quiet_now(*stream_) &&
+                     !s_.draining.load(std::memory_order_relaxed);
+  if (clean) w_.pool.give_back(std::move(stream_));
+  else if (stream_) s_.stats.upstream_not_reused.fetch_add(1, std::memory_order_relaxed);
+  abandon();
+}
+
+void upstream_client::abandon() noexcept {
+  if (stream_) {
+    beast::error_code ig;
+    stream_->socket().close(ig);
+    stream_.reset();
+  }
+}
+
+void upstream_client::shrink() noexcept {
+  parser_.reset();
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  head_.clear();
+  head_.shrink_to_fit();
+}
+
+}  // namespace bfast::server

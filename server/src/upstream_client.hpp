@@ -1,0 +1,93 @@
+// The upstream side of one client connection: takes a pooled connection or connects, sends the
+// request, reads the response under its deadlines, and gives the connection back only when it
+// is clean. It owns the rules a proxy must not get wrong here: retry only what is safe to
+// retry, 1xx responses are consumed and never extend the header deadline, a status outside
+// 100..599 or a coded transfer is a bad response, and a connection returns to the pool only
+// when the response ended exactly at its framing and nothing more is readable.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "server_state.hpp"
+#include "wire_format.hpp"
+
+namespace bfast::server {
+
+// Why the upstream could not give a response, and whether that was a deadline (504) or not (502).
+struct upstream_failure {
+  upstream_error_kind kind = upstream_error_kind::bad_response;
+  bool timed_out = false;
+};
+
+class upstream_client {
+ public:
+  using response_parser = http::response_parser<http::buffer_body>;
+  using io_result = std::pair<beast::error_code, std::size_t>;
+
+  upstream_client(shared_state& state, worker& w);
+  upstream_client(const upstream_client&) = delete;
+  upstream_client& operator=(const upstream_client&) = delete;
+
+  // Sends the request head on a pooled connection, or a new one. `retryable`: the request has
+  // no body and an idempotent method, so a pooled connection that turns out stale is replaced.
+  [[nodiscard]] boost::asio::awaitable<bool> send_head(const http::request_header<>& req,
+                                                       bool retryable);
+  // One piece of the request body, under the body idle deadline.
+  [[nodiscard]] boost::asio::awaitable<bool> send_body(const body_piece& piece);
+  // Reads the final response's header; interim responses are consumed. `head_request`: the
+  // response has no body whatever its header says.
+  [[nodiscard]] boost::asio::awaitable<bool> read_header(bool head_request);
+  // After a failed send_body: the upstream may have answered early (a 413, say) and closed.
+  // Reads that answer if it is there; the connection is never reused afterwards.
+  [[nodiscard]] boost::asio::awaitable<bool> read_early_answer(bool head_request);
+
+  [[nodiscard]] response_parser& parser() noexcept { return *parser_; }
+  [[nodiscard]] bool body_done() const noexcept;
+  // Some of the body into [dst, dst + cap), under the body idle deadline.
+  [[nodiscard]] boost::asio::awaitable<io_result> read_body(char* dst, std::size_t cap);
+  // Bytes that arrived with the header and belong to the body (a Content-Length body only).
+  [[nodiscard]] bool has_buffered_body() const noexcept { return buffer_.size() > 0; }
+
+  // After a complete response: back to the pool if clean, else closed.
+  void release();
+  // Closes the connection; nothing it carries can be trusted any more.
+  void abandon() noexcept;
+  // Frees what an idle client connection does not need.
+  void shrink() noexcept;
+
+  [[nodiscard]] const upstream_failure& failure() const noexcept { return failure_; }
+  [[nodiscard]] double header_latency_ms() const noexcept { return latency_ms_; }
+
+ private:
+  [[nodiscard]] boost::asio::awaitable<bool> connect();
+  [[nodiscard]] boost::asio::awaitable<bool> write_head();
+  [[nodiscard]] bool fail(upstream_error_kind kind, bool timed_out);
+  [[nodiscard]] std::optional<upstream_error_kind> check_final_header() const;
+
+  shared_state& s_;
+  worker& w_;
+  std::unique_ptr<beast::tcp_stream> stream_;
+  bool reused_ = false;
+  bool retryable_ = false;
+  bool body_incomplete_ = false;  // the request body did not all go up
+  std::string head_;              // the request head, kept for a retry
+  beast::flat_buffer buffer_;
+  std::optional<response_parser> parser_;
+  bool direct_ = false;            // a Content-Length body, read past the parser
+  std::uint64_t remaining_ = 0;    // of such a body, the bytes still to read
+  upstream_failure failure_;
+  double latency_ms_ = 0;
+};
+
+}  // namespace bfast::server
