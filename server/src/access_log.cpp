@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace bfast::server {
@@ -32,7 +33,10 @@ void append_json_string(std::string& out, std::string_view s) {
 
 access_log::access_log(bool enabled, std::size_t buffer_bytes, std::atomic<std::uint64_t>& dropped,
                        int fd)
-    : enabled_(enabled), buffer_bytes_(buffer_bytes), fd_(fd), dropped_(dropped) {
+    : enabled_(enabled), buffer_bytes_(buffer_bytes), fd_(fd), max_write_(PIPE_BUF),
+      dropped_(dropped) {
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) max_write_ = SIZE_MAX;
   if (enabled_) writer_ = std::thread([this] { run(); });
 }
 
@@ -80,8 +84,11 @@ std::size_t access_log::write_out(std::string_view bytes) {
       continue;
     }
     if (r < 0) break;
-    // POLLOUT on a pipe promises PIPE_BUF bytes of room, so this write does not block.
-    const std::size_t n = std::min<std::size_t>(bytes.size() - done, PIPE_BUF);
+    // POLLOUT on a pipe promises PIPE_BUF bytes of room, so this write does not block. Whole
+    // lines per write keep them intact when stderr shares the file.
+    std::size_t n = std::min(bytes.size() - done, max_write_);
+    const std::size_t line_end = bytes.substr(done, n).rfind('\n');
+    if (line_end != std::string_view::npos) n = line_end + 1;
     const ssize_t w = ::write(fd_, bytes.data() + done, n);
     if (w < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;

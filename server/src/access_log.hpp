@@ -49,6 +49,7 @@ class access_log {
   const bool enabled_;
   const std::size_t buffer_bytes_;
   const int fd_;
+  std::size_t max_write_;  // a pipe's atomic write size, or no limit for a regular file
   std::atomic<std::uint64_t>& dropped_;
   std::mutex mutex_;
   std::condition_variable wake_;
