@@ -1,8 +1,15 @@
 #include "access_log.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <ctime>
+
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace bfast::server {
 
@@ -22,6 +29,75 @@ void append_json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
+}
+
+access_log::access_log(bool enabled, std::size_t buffer_bytes, std::atomic<std::uint64_t>& dropped,
+                       int fd)
+    : enabled_(enabled), buffer_bytes_(buffer_bytes), fd_(fd), max_write_(PIPE_BUF),
+      dropped_(dropped) {
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) max_write_ = SIZE_MAX;
+  if (enabled_) writer_ = std::thread([this] { run(); });
+}
+
+access_log::~access_log() { stop(); }
+
+void access_log::stop() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_.store(true);
+  }
+  wake_.notify_one();
+  writer_.join();
+}
+
+void access_log::run() {
+  std::string batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      in_write_ = 0;
+      wake_.wait(lock, [this] { return !pending_.empty() || stopping_.load(); });
+      if (pending_.empty()) return;
+      batch.swap(pending_);
+      pending_.clear();
+      in_write_ = batch.size();
+    }
+    const std::size_t written = write_out(batch);
+    const auto lost =
+        std::count(batch.begin() + static_cast<std::ptrdiff_t>(written), batch.end(), '\n');
+    if (lost) dropped_.fetch_add(static_cast<std::uint64_t>(lost), std::memory_order_relaxed);
+    batch.clear();
+  }
+}
+
+std::size_t access_log::write_out(std::string_view bytes) {
+  std::size_t done = 0;
+  int idle_polls = 0;
+  while (done < bytes.size()) {
+    pollfd p{fd_, POLLOUT, 0};
+    const int r = ::poll(&p, 1, 100);
+    if (r == 0 || (r < 0 && errno == EINTR)) {
+      // Serving, waiting is fine; at a stop, a reader gone quiet gets about a second.
+      if (stopping_.load() && ++idle_polls >= 10) break;
+      continue;
+    }
+    if (r < 0) break;
+    // POLLOUT on a pipe promises PIPE_BUF bytes of room, so this write does not block. Whole
+    // lines per write keep them intact when stderr shares the file.
+    std::size_t n = std::min(bytes.size() - done, max_write_);
+    const std::size_t line_end = bytes.substr(done, n).rfind('\n');
+    if (line_end != std::string_view::npos) n = line_end + 1;
+    const ssize_t w = ::write(fd_, bytes.data() + done, n);
+    if (w < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      break;
+    }
+    done += static_cast<std::size_t>(w);
+    idle_polls = 0;
+  }
+  return done;
 }
 
 void access_log::write(const access_entry& e) {
@@ -59,9 +135,18 @@ void access_log::write(const access_entry& e) {
   line += nums;
   if (e.aborted) line += ",\"aborted\":true";
   line += "}\n";
-  std::lock_guard lock(mutex_);
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fflush(stdout);
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.load() || pending_.size() + in_write_ + line.size() > buffer_bytes_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    // The writer sleeps only when nothing is pending.
+    wake = pending_.empty();
+    pending_ += line;
+  }
+  if (wake) wake_.notify_one();
 }
 
 }  // namespace bfast::server

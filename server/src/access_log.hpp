@@ -1,9 +1,14 @@
-// One JSON line per request on stdout.
+// One JSON line per request on stdout. I/O threads only append to a bounded buffer; one writer
+// thread drains it, so a stdout nobody reads drops lines instead of stalling the proxy.
 #pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace bfast::server {
 
@@ -23,13 +28,35 @@ struct access_entry {
 
 class access_log {
  public:
-  explicit access_log(bool enabled) : enabled_(enabled) {}
+  // Lines that would take the buffered bytes past `buffer_bytes` are dropped and counted.
+  access_log(bool enabled, std::size_t buffer_bytes, std::atomic<std::uint64_t>& dropped,
+             int fd = 1);
+  ~access_log();
+  access_log(const access_log&) = delete;
+  access_log& operator=(const access_log&) = delete;
+
   [[nodiscard]] bool enabled() const noexcept { return enabled_; }
+  // Never blocks on the output: formats the line and queues it, or drops it.
   void write(const access_entry& e);
+  // Writes what is queued (giving up if the output makes no progress) and ends the writer.
+  void stop();
 
  private:
-  bool enabled_;
+  void run();
+  // Returns how much of `bytes` went out: less if the output failed, or stayed blocked at a stop.
+  std::size_t write_out(std::string_view bytes);
+
+  const bool enabled_;
+  const std::size_t buffer_bytes_;
+  const int fd_;
+  std::size_t max_write_;  // a pipe's atomic write size, or no limit for a regular file
+  std::atomic<std::uint64_t>& dropped_;
   std::mutex mutex_;
+  std::condition_variable wake_;
+  std::string pending_;         // guarded by mutex_
+  std::size_t in_write_ = 0;    // bytes the writer holds; guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::thread writer_;
 };
 
 // Appends s to out as a JSON string, quotes included.

@@ -1,4 +1,5 @@
 // bfast-proxy: a reverse proxy that answers `Accept: application/x-bfast` with B-FAST.
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -7,6 +8,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include <sys/resource.h>
 
 #include "bfast/config/config.hpp"
 #include "demo_api.hpp"
@@ -18,6 +21,20 @@ namespace {
 std::string url_of(const boost::asio::ip::tcp::endpoint& ep) {
   const std::string host = ep.address().is_unspecified() ? "127.0.0.1" : ep.address().to_string();
   return "http://" + (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+}
+
+// Each connection costs a descriptor (two when proxied), and the soft limit is often 1024 while
+// the hard one is far higher: take what the hard limit allows.
+rlim_t raise_open_files_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  // Linux refuses RLIM_INFINITY for open files; fs.nr_open defaults to 2^20.
+  const rlim_t want = lim.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_max;
+  if (lim.rlim_cur < want) {
+    rlimit raised{want, lim.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim.rlim_cur = want;
+  }
+  return lim.rlim_cur;
 }
 
 }  // namespace
@@ -38,6 +55,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   bfast::config::proxy_config& cfg = loaded.config;
+  // A closed stdout must fail the access log's write, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  const rlim_t open_files = raise_open_files_limit();
+  std::fprintf(stderr, "bfast-proxy: open files limit %llu\n",
+               static_cast<unsigned long long>(open_files));
+  // A proxied connection holds a client and an upstream socket; 64 covers listeners and files.
+  const unsigned long long needed = 2ull * cfg.max_connections + cfg.admin_max_connections + 64;
+  if (open_files && open_files < needed)
+    std::fprintf(stderr,
+                 "bfast-proxy: warning: open files limit %llu is below the %llu that "
+                 "max_connections=%u may need; past it accepts pause\n",
+                 static_cast<unsigned long long>(open_files), needed, cfg.max_connections);
 
   // The demo API runs on its own thread, so building a large document never stalls the proxy.
   boost::asio::io_context demo_ioc(1);

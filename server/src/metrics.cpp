@@ -168,6 +168,15 @@ std::string metrics::render(bool draining) const {
         static_cast<std::int64_t>(connections_accepted.load()));
   plain("bfast_connections_refused_total", "Client connections closed at once: max_connections.",
         static_cast<std::int64_t>(connections_refused.load()));
+  plain("bfast_admin_connections_refused_total",
+        "Admin connections closed at once: admin_max_connections.",
+        static_cast<std::int64_t>(admin_connections_refused.load()));
+  plain("bfast_accept_errors_total",
+        "Failed accepts on either listener (e.g. out of descriptors); each pauses it briefly.",
+        static_cast<std::int64_t>(accept_errors.load()));
+  plain("bfast_access_log_dropped_total",
+        "Access log lines dropped: stdout too slow for access_log_buffer_bytes.",
+        static_cast<std::int64_t>(access_log_dropped.load()));
   plain("bfast_upstream_body_bytes_total", "Response body bytes read from the upstream.",
         static_cast<std::int64_t>(bytes_from_upstream.load()));
   plain("bfast_client_body_bytes_total", "Response body bytes written to clients.",

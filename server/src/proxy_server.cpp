@@ -53,7 +53,7 @@ simple_response admin_response(const simple_request& req, const metrics& stats, 
 
 proxy_server::proxy_server(const config::proxy_config& cfg)
     : cfg_(cfg),
-      log_(cfg.access_log),
+      log_(cfg.access_log, cfg.access_log_buffer_bytes, stats_.access_log_dropped),
       transforms_(cfg.transform_threads, cfg.transform_memory_budget_bytes, stats_),
       state_{cfg, stats_, transforms_, log_, {}, {}},
       control_(1),
@@ -76,6 +76,8 @@ proxy_server::~proxy_server() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   transforms_.stop();
+  // Every session has stopped logging: write out what is queued.
+  log_.stop();
 }
 
 void proxy_server::start() {
@@ -88,9 +90,12 @@ void proxy_server::start() {
 
   open_acceptor(data_acceptor_, cfg_.listen.host, cfg_.listen.port);
   open_acceptor(admin_acceptor_, cfg_.admin_listen.host, cfg_.admin_listen.port);
-  serve_simple(admin_acceptor_, [this](const simple_request& req) {
-    return admin_response(req, stats_, state_.draining.load());
-  });
+  serve_simple(
+      admin_acceptor_,
+      [this](const simple_request& req) {
+        return admin_response(req, stats_, state_.draining.load());
+      },
+      {cfg_.admin_max_connections, &stats_.admin_connections_refused, &stats_.accept_errors});
   asio::co_spawn(control_, accept_loop(), asio::detached);
   signals_.async_wait([this](const auto& e, int signo) { on_signal(e, signo); });
 }
@@ -101,6 +106,7 @@ asio::awaitable<void> proxy_server::accept_loop() {
     auto [ec, socket] = co_await data_acceptor_.async_accept(w.ioc, use_tuple);
     if (ec) {
       if (!data_acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
+      stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
       // Out of descriptors and the like: wait a moment instead of spinning.
       asio::steady_timer pause(control_, milliseconds(10));
       co_await pause.async_wait(use_tuple);

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -20,7 +21,38 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-asio::awaitable<void> simple_session(tcp::socket socket, std::shared_ptr<simple_handler> handler) {
+struct listener_state {
+  simple_handler handler;
+  simple_limits limits;
+  std::atomic<std::size_t> open{0};
+};
+
+// Counts a connection open for as long as its session lives; taken when accepted, so a burst of
+// accepts sees the count before any session has started.
+class open_slot {
+ public:
+  explicit open_slot(std::shared_ptr<listener_state> l) : l_(std::move(l)) {
+    l_->open.fetch_add(1);
+  }
+  [[nodiscard]] const listener_state& listener() const { return *l_; }
+  ~open_slot() {
+    if (l_) l_->open.fetch_sub(1);
+  }
+  open_slot(open_slot&& o) noexcept : l_(std::move(o.l_)) {}
+  open_slot(const open_slot&) = delete;
+  open_slot& operator=(const open_slot&) = delete;
+  open_slot& operator=(open_slot&&) = delete;
+
+ private:
+  std::shared_ptr<listener_state> l_;
+};
+
+void bump(std::atomic<std::uint64_t>* counter) {
+  if (counter) counter->fetch_add(1, std::memory_order_relaxed);
+}
+
+asio::awaitable<void> simple_session(tcp::socket socket, open_slot slot) {
+  const simple_handler* handler = &slot.listener().handler;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -59,23 +91,38 @@ asio::awaitable<void> simple_session(tcp::socket socket, std::shared_ptr<simple_
   stream.socket().shutdown(tcp::socket::shutdown_send, ig);
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<simple_handler> handler) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor,
+                                  std::shared_ptr<listener_state> listener) {
+  const simple_limits& limits = listener->limits;
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) {
       if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+      bump(limits.accept_errors);
+      // Out of descriptors and the like: the pending connection stays queued, so retrying at
+      // once would spin; wait a moment instead.
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
+      co_await pause.async_wait(use_tuple);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), simple_session(std::move(socket), handler),
+    if (limits.max_connections && listener->open.load() >= limits.max_connections) {
+      bump(limits.refused);
+      beast::error_code ig;
+      socket.close(ig);
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), simple_session(std::move(socket), open_slot(listener)),
                    asio::detached);
   }
 }
 
 }  // namespace
 
-void serve_simple(tcp::acceptor& acceptor, simple_handler handler) {
-  asio::co_spawn(acceptor.get_executor(),
-                 accept_loop(acceptor, std::make_shared<simple_handler>(std::move(handler))),
+void serve_simple(tcp::acceptor& acceptor, simple_handler handler, simple_limits limits) {
+  auto listener = std::make_shared<listener_state>();
+  listener->handler = std::move(handler);
+  listener->limits = limits;
+  asio::co_spawn(acceptor.get_executor(), accept_loop(acceptor, std::move(listener)),
                  asio::detached);
 }
 

@@ -90,9 +90,12 @@ http {{
 
 
 class Proxy:
-    """The real bfast-proxy, on free ports it picks itself (port 0), reported on stderr."""
+    """The real bfast-proxy, on free ports it picks itself (port 0), reported on stderr.
+    stdout and preexec_fn go to subprocess.Popen (a test may leave a stdout pipe undrained, or
+    lower a resource limit)."""
 
-    def __init__(self, upstream_port, *extra, config=None, env=None):
+    def __init__(self, upstream_port, *extra, config=None, env=None, stdout=subprocess.DEVNULL,
+                 preexec_fn=None):
         self.dir = tempfile.mkdtemp(prefix="bfast-proxy-")
         args = [PROXY, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                 "--upstream", f"http://127.0.0.1:{upstream_port}", "--threads", "2",
@@ -104,10 +107,11 @@ class Proxy:
             args += ["--config", path]
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=full_env, text=True)
+        self.proc = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE,
+                                     env=full_env, text=True, preexec_fn=preexec_fn)
         self.stderr_lines = queue.Queue()
         self.port = self.admin_port = None
+        self.startup_lines = []  # stderr up to and including the ready line
         threading.Thread(target=self._pump, daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT
         while self.port is None:
@@ -119,6 +123,7 @@ class Proxy:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise RuntimeError("bfast-proxy did not start")
                 continue
+            self.startup_lines.append(line)
             if "ready data=" in line:
                 parts = dict(p.split("=", 1) for p in line.split() if "=" in p)
                 self.port = int(parts["data"].rsplit(":", 1)[1])

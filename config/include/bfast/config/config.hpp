@@ -38,6 +38,7 @@ struct proxy_config {
   unsigned threads = 0;            // I/O threads; 0 = one per core
   unsigned transform_threads = 0;  // transcoding threads; 0 = one per core
   bool access_log = true;
+  std::uint64_t access_log_buffer_bytes = 1ull << 20;  // queued lines past it are dropped
   bool demo = false;
   endpoint demo_listen{"127.0.0.1", 0};
 
@@ -57,6 +58,7 @@ struct proxy_config {
   std::uint32_t max_header_bytes = 60 * 1024;
   std::uint64_t max_request_body_bytes = 16ull << 20;
   std::uint32_t max_connections = 10'000;
+  std::uint32_t admin_max_connections = 64;
   std::uint64_t transform_memory_budget_bytes = 512ull << 20;
   std::uint32_t upstream_pool_max_idle = 64;  // idle upstream connections kept per I/O thread
 
