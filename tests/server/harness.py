@@ -236,6 +236,11 @@ def raw_request(port, data, read_timeout=10):
         s.close()
 
 
+def status_of(reply):
+    """The status code of raw response bytes; 0 when they are not a response."""
+    return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else 0
+
+
 def oracle_checks(json_path, bfast_bytes):
     """Runs both deployed decoders; returns a list of failure strings (empty when both say ok)."""
     failures = []
@@ -253,3 +258,94 @@ def oracle_checks(json_path, bfast_bytes):
 
 
 BFAST = ("-H", "Accept: application/x-bfast")
+
+
+class Reply:
+    """One response read off a raw socket; status 0 when none arrived (closed, reset or the
+    bound passed), complete False when its body was cut short."""
+
+    def __init__(self):
+        self.status, self.headers, self.body, self.interim, self.complete = 0, {}, b"", [], False
+        self.error = None  # what ended the read early: timeout, EOFError, ConnectionResetError...
+
+    def header(self, name):
+        values = self.headers.get(name.lower())
+        return values[-1] if values else None
+
+
+class ResponseReader:
+    """Reads responses off a socket one at a time, with one overall bound, without any
+    library in the way (1xx responses are collected in interim)."""
+
+    def __init__(self, sock, timeout=10):
+        self.sock, self.buf = sock, b""
+        self.deadline = time.monotonic() + timeout
+
+    def _fill(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout()
+        self.sock.settimeout(left)
+        c = self.sock.recv(65536)
+        if not c:
+            raise EOFError()
+        self.buf += c
+
+    def _until(self, sep):
+        while sep not in self.buf:
+            self._fill()
+        out, self.buf = self.buf.split(sep, 1)
+        return out
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read(self, head_request=False):
+        reply = Reply()
+        try:
+            while True:
+                lines = self._until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+                status = int(lines[0].split(" ", 2)[1])
+                headers = {}
+                for line in lines[1:]:
+                    k, v = line.split(":", 1)
+                    headers.setdefault(k.strip().lower(), []).append(v.strip())
+                if 100 <= status < 200 and status != 101:
+                    reply.interim.append(status)
+                    continue
+                reply.status, reply.headers = status, headers
+                break
+            te = ",".join(headers.get("transfer-encoding", [])).lower()
+            if head_request or status in (204, 304):
+                pass
+            elif "chunked" in te:
+                while True:
+                    size = int(self._until(b"\r\n").split(b";")[0], 16)
+                    reply.body += self._exact(size)
+                    if size == 0:
+                        while self._until(b"\r\n"):
+                            pass
+                        break
+                    self._exact(2)
+            elif "content-length" in headers:
+                reply.body = self._exact(int(headers["content-length"][0]))
+            else:
+                try:
+                    while True:
+                        self._fill()
+                except EOFError:
+                    reply.body, self.buf = self.buf, b""
+            reply.complete = True
+        except (OSError, EOFError, ValueError, IndexError) as e:
+            reply.error = type(e).__name__
+        return reply
+
+
+def exchange(port, data, head_request=False, timeout=10):
+    """Sends bytes on a fresh connection and reads one response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return ResponseReader(s, timeout).read(head_request)

@@ -42,7 +42,26 @@ class ScriptedUpstream:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
+    def _wait_for_request(self, conn, buf):
+        """False when the connection was given up instead of reading another request."""
+        return True
+
+    def _reads_body_first(self, target):
+        """False for a target answered before its body is read (the body is then None)."""
+        return True
+
     def _read_request(self, conn, buf):
+        head, buf = self._read_head(conn, buf)
+        if head is None:
+            return None, buf
+        if not self._reads_body_first(head[1]):
+            return (*head, None), buf
+        body, buf = self._read_body(conn, head[2], buf)
+        if body is None:
+            return None, buf
+        return (*head, body), buf
+
+    def _read_head(self, conn, buf):
         while b"\r\n\r\n" not in buf:
             c = conn.recv(65536)
             if not c:
@@ -55,6 +74,9 @@ class ScriptedUpstream:
         for line in lines[1:]:
             k, v = line.split(":", 1)
             headers.setdefault(k.strip().lower(), []).append(v.strip())
+        return (method, target, headers), buf
+
+    def _read_body(self, conn, headers, buf):
         body = b""
         if "content-length" in headers:
             n = int(headers["content-length"][0])
@@ -76,12 +98,12 @@ class ScriptedUpstream:
                 buf = buf[size + 2:]
                 if size == 0:
                     break
-        return (method, target, headers, body), buf
+        return body, buf
 
     def _serve(self, conn):
         buf = b""
         try:
-            while True:
+            while self._wait_for_request(conn, buf):
                 req, buf = self._read_request(conn, buf)
                 if req is None:
                     conn.close()

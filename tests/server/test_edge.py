@@ -2,7 +2,7 @@
 socket so nothing normalises the bytes on the way."""
 import unittest
 
-from harness import raw_request, start_nginx_and_proxy
+from harness import raw_request, start_nginx_and_proxy, status_of
 
 
 def setUpModule():
@@ -13,10 +13,6 @@ def setUpModule():
 def tearDownModule():
     proxy.stop()
     nginx.stop()
-
-
-def status_of(reply):
-    return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else 0
 
 
 class SmugglingTest(unittest.TestCase):
