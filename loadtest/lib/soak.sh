@@ -88,7 +88,8 @@ for path in $soak_paths; do
   h=$work/head
   code=$(fetch "$h" "$base$path")
   plain=$(header_of "$h" etag)
-  check_kind "$path" json "$code" 200 "$plain" "$plain" "$(header_of "$h" content-type)" application/json
+  check_kind "$path" json "$code" 200 "$plain" "$plain" \
+    "$(header_of "$h" content-type | cut -d';' -f1)" application/json
   variant="W/\"$(sed -e 's/^W\///' -e 's/^"//' -e 's/"$//' <<<"$plain")-bfast\""
   code=$(fetch "$h" -H "Accept: application/x-bfast" "$base$path")
   check_kind "$path" bfast "$code" 200 "$(header_of "$h" etag)" "$variant" \
