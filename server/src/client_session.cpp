@@ -136,6 +136,8 @@ class proxy_session {
   }
   ~proxy_session() {
     w_.sessions.erase(this);
+    up_.abandon();
+    s_.trim.note_closing(s_.stats.open_connections.load(std::memory_order_relaxed));
     s_.stats.open_connections.fetch_sub(1, std::memory_order_relaxed);
   }
   proxy_session(const proxy_session&) = delete;
@@ -291,9 +293,11 @@ class proxy_session {
           up_.abandon();
           co_return co_await reject(http::status::payload_too_large, reject_kind::body_too_large);
         case request_outcome::upstream_failed:
-          // An upstream may answer (413, 401, ...) and close before reading the whole body.
-          if (up_.failure().timed_out) co_return co_await send_upstream_error(false);
-          body_unread = co_await up_.read_early_answer(head_upstream);
+          // An upstream may answer (413, 401, ...) before reading the whole body, and may
+          // close too: its answer is relayed, and the client connection closes after it.
+          body_unread = up_.answered_early();
+          if (!body_unread && !up_.failure().timed_out)
+            body_unread = co_await up_.read_early_answer(head_upstream);
           if (!body_unread) co_return co_await send_upstream_error(false);
           break;
       }

@@ -55,7 +55,7 @@ proxy_server::proxy_server(const config::proxy_config& cfg)
     : cfg_(cfg),
       log_(cfg.access_log, cfg.access_log_buffer_bytes, stats_.access_log_dropped),
       transforms_(cfg.transform_threads, cfg.transform_memory_budget_bytes, stats_),
-      state_{cfg, stats_, transforms_, log_, {}, {}},
+      state_{cfg, stats_, transforms_, log_, {}, {}, {}},
       control_(1),
       data_acceptor_(control_),
       admin_acceptor_(control_),
@@ -119,7 +119,7 @@ asio::awaitable<void> proxy_server::accept_loop() {
       socket.close(ig);
       continue;
     }
-    stats_.open_connections.fetch_add(1, std::memory_order_relaxed);
+    state_.trim.note_open(stats_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1);
     start_proxy_session(state_, w, std::move(socket));
   }
 }

@@ -15,6 +15,7 @@
 
 #include "access_log.hpp"
 #include "bfast/config/config.hpp"
+#include "memory_trim.hpp"
 #include "metrics.hpp"
 #include "transform.hpp"
 #include "upstream_pool.hpp"
@@ -32,6 +33,7 @@ struct shared_state {
   access_log& log;
   std::vector<tcp::endpoint> upstream;  // resolved at start-up
   std::atomic<bool> draining{false};
+  memory_trimmer trim;
 };
 
 class proxy_session;

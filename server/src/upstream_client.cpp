@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -87,6 +89,8 @@ asio::awaitable<bool> upstream_client::send_head(const http::request_header<>& r
   buffer_.clear();
   if (buffer_.capacity() < read_room) buffer_.reserve(read_room);
   body_incomplete_ = false;
+  answered_early_ = false;
+  head_request_ = req.method() == http::verb::head;
   retryable_ = retryable;
   latency_ms_ = 0;
   head_.clear();
@@ -104,16 +108,68 @@ asio::awaitable<bool> upstream_client::send_head(const http::request_header<>& r
 }
 
 asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
+  using namespace asio::experimental::awaitable_operators;
   body_incomplete_ = true;
-  stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(*stream_, piece.buffers(), use_tuple);
-  if (ec) {
-    failure_ = {is_timeout(ec) ? upstream_error_kind::header_timeout
-                               : upstream_error_kind::reset_before_response,
-                is_timeout(ec)};
-    co_return false;
+  auto& socket = stream_->socket();
+  std::array<asio::const_buffer, 5> rest = piece.buffers();
+  std::size_t left = asio::buffer_size(rest);
+  while (left > 0) {
+    // Raced against the upstream's readability: an upstream that answers and stops reading
+    // would otherwise hold this write until the idle deadline, and its answer with it.
+    asio::steady_timer idle(socket.get_executor(),
+                            milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+    auto won = co_await (socket.async_write_some(rest, use_tuple) ||
+                         socket.async_wait(tcp::socket::wait_read, use_tuple) ||
+                         idle.async_wait(use_tuple));
+    if (won.index() == 0) {
+      auto [ec, n] = std::get<0>(won);
+      if (ec) {
+        failure_ = {upstream_error_kind::reset_before_response, false};
+        co_return false;
+      }
+      left -= n;
+      // Drop what was written from the front of the sequence.
+      for (auto& b : rest) {
+        const std::size_t used = std::min(n, b.size());
+        b += used;
+        n -= used;
+      }
+    } else if (won.index() == 1) {
+      const bool interim = co_await read_interim();
+      if (!interim) co_return false;
+    } else {
+      failure_ = {upstream_error_kind::header_timeout, true};
+      co_return false;
+    }
   }
   co_return true;
+}
+
+asio::awaitable<bool> upstream_client::read_interim() {
+  parser_.emplace();
+  parser_->header_limit(header_limit(s_.cfg));
+  parser_->body_limit(boost::none);
+  if (head_request_) parser_->skip(true);
+  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+  auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
+  if (ec)
+    co_return fail(is_timeout(ec) ? upstream_error_kind::header_timeout
+                                  : upstream_error_kind::bad_response,
+                   is_timeout(ec));
+  const unsigned status = parser_->get().result_int();
+  if (status >= 100 && status < 200 && status != 101) co_return true;
+  if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
+  if (const auto bad = check_final_header()) co_return fail(*bad, false);
+  answered_early_ = true;
+  start_body();
+  co_return false;
+}
+
+void upstream_client::start_body() {
+  // A body framed by Content-Length is read straight from the socket; chunked and
+  // close-delimited ones go through the parser.
+  direct_ = !parser_->is_done() && !parser_->chunked() && parser_->content_length().has_value();
+  remaining_ = direct_ ? *parser_->content_length() : 0;
 }
 
 std::optional<upstream_error_kind> upstream_client::check_final_header() const {
@@ -164,10 +220,7 @@ asio::awaitable<bool> upstream_client::read_header(bool head_request) {
   }
   latency_ms_ = std::chrono::duration<double, std::milli>(clock_type::now() - sent_at).count();
   s_.stats.upstream_latency_seconds.observe(latency_ms_ / 1000);
-  // A body framed by Content-Length is read straight from the socket; chunked and
-  // close-delimited ones go through the parser.
-  direct_ = !parser_->is_done() && !parser_->chunked() && parser_->content_length().has_value();
-  remaining_ = direct_ ? *parser_->content_length() : 0;
+  start_body();
   co_return true;
 }
 

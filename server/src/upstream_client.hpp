@@ -43,8 +43,11 @@ class upstream_client {
   // no body and an idempotent method, so a pooled connection that turns out stale is replaced.
   [[nodiscard]] boost::asio::awaitable<bool> send_head(const http::request_header<>& req,
                                                        bool retryable);
-  // One piece of the request body, under the body idle deadline.
+  // One piece of the request body, under the body idle deadline. Watches the upstream while it
+  // writes: interim responses are consumed, and a final answer before the body is all sent
+  // (a 413, say) stops the body and is kept for the client (answered_early()).
   [[nodiscard]] boost::asio::awaitable<bool> send_body(const body_piece& piece);
+  [[nodiscard]] bool answered_early() const noexcept { return answered_early_; }
   // Reads the final response's header; interim responses are consumed. `head_request`: the
   // response has no body whatever its header says.
   [[nodiscard]] boost::asio::awaitable<bool> read_header(bool head_request);
@@ -73,6 +76,10 @@ class upstream_client {
   [[nodiscard]] boost::asio::awaitable<bool> connect();
   [[nodiscard]] boost::asio::awaitable<bool> write_head();
   [[nodiscard]] bool fail(upstream_error_kind kind, bool timed_out);
+  // Reads one response header that arrived while the body was going up: true for an interim
+  // response (consumed), false for a final one (answered_early_) or a failure.
+  [[nodiscard]] boost::asio::awaitable<bool> read_interim();
+  void start_body();
   [[nodiscard]] std::optional<upstream_error_kind> check_final_header() const;
 
   shared_state& s_;
@@ -81,6 +88,8 @@ class upstream_client {
   bool reused_ = false;
   bool retryable_ = false;
   bool body_incomplete_ = false;  // the request body did not all go up
+  bool head_request_ = false;     // the response has no body whatever its header says
+  bool answered_early_ = false;
   std::string head_;              // the request head, kept for a retry
   beast::flat_buffer buffer_;
   std::optional<response_parser> parser_;

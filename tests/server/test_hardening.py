@@ -107,7 +107,7 @@ def stream_until_answer(port, first, piece, cap):
     with socket.create_connection(("127.0.0.1", port), timeout=BOUND) as s:
         s.sendall(first)
         sent = len(first)
-        while sent < cap:
+        while sent + len(piece) <= cap:
             readable, _, _ = select.select([s], [], [], 0)
             if readable:
                 break
