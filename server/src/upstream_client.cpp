@@ -265,9 +265,10 @@ asio::awaitable<upstream_client::io_result> upstream_client::read_body(char* dst
 }
 
 void upstream_client::release() {
-  // Bytes past the framing would be taken for the next exchange's response.
+  // Bytes past the framing would be taken for the next exchange's response: any already read
+  // forbid reuse here, and any still in the socket are found by the pool's check.
   const bool clean = stream_ && parser_ && !body_incomplete_ && body_done() &&
-                     parser_->keep_alive() && buffer_.size() == 0 && quiet_now(*stream_) &&
+                     parser_->keep_alive() && buffer_.size() == 0 &&
                      !s_.draining.load(std::memory_order_relaxed);
   if (clean) w_.pool.give_back(std::move(stream_));
   else if (stream_) s_.stats.upstream_not_reused.fetch_add(1, std::memory_order_relaxed);

@@ -17,12 +17,8 @@ bool quiet_now(beast::tcp_stream& stream) noexcept {
 std::unique_ptr<beast::tcp_stream> upstream_pool::take() {
   prune(std::chrono::steady_clock::now());
   while (!idle_.empty()) {
-    std::shared_ptr<entry> e = std::move(idle_.back());
+    std::unique_ptr<beast::tcp_stream> s = std::move(idle_.back().stream);
     idle_.pop_back();
-    std::unique_ptr<beast::tcp_stream> s = std::move(e->stream);
-    // The watch's completion may already be queued: with the stream gone it only drops `e`.
-    beast::error_code ig;
-    s->socket().cancel(ig);
     if (quiet_now(*s)) return s;
     stats_.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
   }
@@ -35,46 +31,47 @@ void upstream_pool::give_back(std::unique_ptr<beast::tcp_stream> stream) {
   if (max_idle_ == 0 || !stream) return;
   if (idle_.size() >= max_idle_) {
     stats_.expired.fetch_add(1, std::memory_order_relaxed);
-    forget(idle_.front().get());
+    idle_.erase(idle_.begin());
   }
-  auto e = std::make_shared<entry>(entry{std::move(stream), now});
-  idle_.push_back(e);
-  watch(e);
+  const auto ex = stream->get_executor();
+  idle_.push_back({std::move(stream), now});
+  arm_sweep(ex);
 }
 
-void upstream_pool::watch(const std::shared_ptr<entry>& e) {
-  // Waiting for readability consumes nothing: a byte or an EOF wakes it, and either one means
-  // the connection can never carry another exchange.
-  e->stream->socket().async_wait(
-      boost::asio::ip::tcp::socket::wait_read,
-      [this, e](const beast::error_code& ec) {
-        if (!e->stream) return;  // taken, or closed by the pool
-        if (ec == boost::asio::error::operation_aborted) return;
-        stats_.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
-        forget(e.get());
-      });
+void upstream_pool::arm_sweep(const boost::asio::any_io_executor& ex) {
+  if (sweep_armed_) return;
+  if (!sweeper_) sweeper_.emplace(ex);
+  sweep_armed_ = true;
+  sweeper_->expires_after(sweep_interval);
+  sweeper_->async_wait([this](const beast::error_code& ec) {
+    sweep_armed_ = false;
+    if (ec) return;
+    sweep();
+  });
 }
 
-void upstream_pool::forget(const entry* e) noexcept {
-  const auto it = std::find_if(idle_.begin(), idle_.end(),
-                               [e](const std::shared_ptr<entry>& p) { return p.get() == e; });
-  if (it == idle_.end()) return;
-  std::shared_ptr<entry> victim = std::move(*it);
-  idle_.erase(it);
-  beast::error_code ig;
-  victim->stream->socket().close(ig);
-  victim->stream.reset();
+void upstream_pool::sweep() {
+  prune(std::chrono::steady_clock::now());
+  const auto dirty = std::remove_if(idle_.begin(), idle_.end(),
+                                    [](entry& e) { return !quiet_now(*e.stream); });
+  stats_.closed_by_peer.fetch_add(static_cast<std::uint64_t>(idle_.end() - dirty),
+                                  std::memory_order_relaxed);
+  idle_.erase(dirty, idle_.end());
+  if (!idle_.empty()) arm_sweep(sweeper_->get_executor());
 }
 
 void upstream_pool::prune(std::chrono::steady_clock::time_point now) {
-  while (!idle_.empty() && now - idle_.front()->since > idle_timeout_) {
-    stats_.expired.fetch_add(1, std::memory_order_relaxed);
-    forget(idle_.front().get());
-  }
+  const auto fresh = std::find_if(idle_.begin(), idle_.end(),
+                                  [&](const entry& e) { return now - e.since <= idle_timeout_; });
+  stats_.expired.fetch_add(static_cast<std::uint64_t>(fresh - idle_.begin()),
+                           std::memory_order_relaxed);
+  idle_.erase(idle_.begin(), fresh);
 }
 
 void upstream_pool::close_all() noexcept {
-  while (!idle_.empty()) forget(idle_.front().get());
+  idle_.clear();
+  sweeper_.reset();
+  sweep_armed_ = false;
 }
 
 }  // namespace bfast::server

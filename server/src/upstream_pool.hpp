@@ -1,14 +1,17 @@
 // Idle upstream connections of one I/O thread, kept the way nginx's upstream keepalive keeps
 // them: a connection comes back only after a response that ended exactly at its framing, and
-// while it idles here any readable byte or EOF closes it, so a pooled connection is never
-// trusted just because it is open. Only its thread touches it: no locks.
+// one that has a byte or an EOF to read is closed instead of reused: checked when it is taken,
+// and swept while it idles. A pooled connection is never trusted just because it is open. Only
+// its thread touches it: no locks.
 #pragma once
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "metrics.hpp"
@@ -22,7 +25,12 @@ namespace beast = boost::beast;
 
 class upstream_pool {
  public:
-  upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout, pool_counters& counters)
+  // How often idle connections are checked for a byte or an EOF. Between sweeps a connection
+  // closed by the upstream costs only a descriptor: take() checks it before use.
+  static constexpr std::chrono::milliseconds sweep_interval{1000};
+
+  upstream_pool(std::size_t max_idle, std::chrono::milliseconds idle_timeout,
+                pool_counters& counters)
       : max_idle_(max_idle), idle_timeout_(idle_timeout), stats_(counters) {}
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
@@ -31,9 +39,9 @@ class upstream_pool {
   // The most recently used connection that is quiet and has not idled too long. Held by
   // pointer: moving a beast::tcp_stream allocates a new state block.
   std::unique_ptr<beast::tcp_stream> take();
-  // Keeps `stream`, which the caller has checked ended its last response cleanly.
+  // Keeps `stream`, which the caller has checked ended its last response at its framing.
   void give_back(std::unique_ptr<beast::tcp_stream> stream);
-  // Closes every idle connection (shutdown: before the io_context goes away).
+  // Closes every idle connection and stops the sweep (shutdown: before the io_context goes).
   void close_all() noexcept;
 
  private:
@@ -41,13 +49,15 @@ class upstream_pool {
     std::unique_ptr<beast::tcp_stream> stream;
     std::chrono::steady_clock::time_point since;
   };
-  void watch(const std::shared_ptr<entry>& e);
-  void forget(const entry* e) noexcept;
+  void sweep();
+  void arm_sweep(const boost::asio::any_io_executor& ex);
   void prune(std::chrono::steady_clock::time_point now);
 
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
-  std::vector<std::shared_ptr<entry>> idle_;  // oldest first
+  std::vector<entry> idle_;  // oldest first
+  std::optional<boost::asio::steady_timer> sweeper_;
+  bool sweep_armed_ = false;
   pool_counters& stats_;
 };
 
