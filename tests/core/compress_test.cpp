@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bfast/calibrate.hpp"
@@ -332,7 +333,9 @@ TEST(compress_arena, runs_every_job_once_and_reports_its_load) {
 
 TEST(compress_arena, default_size_is_the_hardware_concurrency) {
   compress_arena arena;
-  EXPECT_GE(arena.concurrency(), 1);
+  const unsigned hw = std::thread::hardware_concurrency();
+  EXPECT_EQ(arena.concurrency(), hw > 0 ? static_cast<int>(hw) : 1);
+  EXPECT_EQ(compress_arena(3).concurrency(), 3);
   EXPECT_EQ(&compress_arena::shared(), &compress_arena::shared());
 }
 
@@ -404,18 +407,35 @@ TEST(lz4_decode, inflated_sizes_and_hostile_chunk_counts_are_refused) {
   EXPECT_FALSE(validate_message(m).ok());
 }
 
-TEST(lz4_decode, bit_flips_never_crash) {
+TEST(lz4_decode, a_bit_flip_is_an_error_or_decodes_to_the_declared_size) {
   const std::vector<std::uint8_t> plain = sample_message();
   for (const lz4_layout_choice layout : {lz4_layout_choice::single, lz4_layout_choice::parallel}) {
     const std::vector<std::uint8_t> wire = compress_with(plain, forced(layout, 4096));
     std::uint32_t state = 12345;
+    int refused = 0;
     for (int i = 0; i < 400; ++i) {
       std::vector<std::uint8_t> m = wire;
       state = state * 1103515245u + 12345u;
-      m[(state >> 8) % m.size()] ^= static_cast<std::uint8_t>(1u << (state % 8));
-      std::string json;
-      (void)decode_to_json(m, json);  // any outcome but a crash or a leak
+      const std::size_t at = (state >> 8) % m.size();
+      m[at] ^= static_cast<std::uint8_t>(1u << (state % 8));
+      std::string json = "stale";
+      const decode_result r = decode_to_json(m, json);
+      message_info info;
+      const decode_result inspected = inspect_message(m, info);
+      EXPECT_EQ(r.ok(), inspected.ok()) << "flip at " << at;
+      if (!r.ok()) {
+        ++refused;
+        EXPECT_TRUE(json.empty()) << "a refused message left output, flip at " << at;
+        continue;
+      }
+      // Accepted: the bytes inflated to exactly the size the message declares.
+      if (info.layout != message_layout::uncompressed) {
+        EXPECT_EQ(info.message_bytes, load_u32(m.data())) << "flip at " << at;
+      }
+      EXPECT_FALSE(json.empty());
     }
+    // Most flips land in LZ4 data or sizes the decoder checks.
+    EXPECT_GT(refused, 40);
   }
 }
 
