@@ -249,10 +249,8 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
         else
           rule.max_body_bytes = x.get<std::uint64_t>();
       } else if (it.key() == "compress") {
-        const std::string m = x.is_string() ? x.get<std::string>() : "";
-        if (m == "auto") rule.compress = compress_mode::automatic;
-        else if (m == "always") rule.compress = compress_mode::always;
-        else if (m == "never") rule.compress = compress_mode::never;
+        const auto m = parse_route_mode(x.is_string() ? x.get<std::string>() : "");
+        if (m) rule.compress = *m;
         else errors.push_back(field + ": expected \"auto\", \"always\" or \"never\"");
       } else {
         errors.push_back(field + ": unknown field");
@@ -318,15 +316,6 @@ std::optional<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-std::string_view to_string(compress_mode m) noexcept {
-  switch (m) {
-    case compress_mode::automatic: return "auto";
-    case compress_mode::always: return "always";
-    case compress_mode::never: return "never";
-  }
-  return "auto";
-}
-
 std::string endpoint::to_string() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
@@ -359,7 +348,11 @@ const route_rule& proxy_config::route_for(std::string_view target) const {
   const route_rule* best = nullptr;
   for (const route_rule& r : routes)
     if (path.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
-  static const route_rule disabled{"/", false};
+  static const route_rule disabled = [] {
+    route_rule r;
+    r.enabled = false;
+    return r;
+  }();
   return best ? *best : disabled;
 }
 

@@ -711,10 +711,10 @@ class proxy_session {
     // The output needs memory too; past the budget the original goes out instead.
     transform_outcome out;
     filter::reason why = filter::reason::transcoded;
-    if (!lease.grow(json.size() + json.size() / 2 + 4096)) {
+    if (!lease.grow(s_.transforms.output_bytes_bound(json.size()))) {
       why = filter::reason::overloaded;
     } else {
-      treq.json = json_text;
+      treq.json = padded_view::of(json);
       co_await s_.transforms.run(treq, out);
       if (!out.transcode.ok()) why = filter::reason_from(out.transcode.error);
     }

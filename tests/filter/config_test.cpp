@@ -81,7 +81,7 @@ TEST(config, routes_longest_prefix) {
       {"prefix": "/api/private", "enabled": false}]})");
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   EXPECT_EQ(r.config.route_for("/api/x?y=/api/private").max_body_bytes, 100u);
-  EXPECT_EQ(r.config.route_for("/api/x").compress, compress_mode::never);
+  EXPECT_EQ(r.config.route_for("/api/x").compress, route_mode::never);
   EXPECT_TRUE(r.config.route_for("/api/x").pack_floats);
   EXPECT_FALSE(r.config.route_for("/api/private/1").enabled);
   EXPECT_TRUE(r.config.route_for("/other").enabled);
