@@ -266,6 +266,7 @@ class proxy_session {
     transform_request treq;
     treq.pack_floats = route.pack_floats;
     treq.mode = route.compress;
+    treq.client = route.client;
     if (negotiated) {
       // Only a transform asks the policy, so a pass-through costs no TCP_INFO call.
       treq.network = client_network_of(req);

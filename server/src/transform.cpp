@@ -68,7 +68,9 @@ void transform_service::transform_now(const transform_request& req, transform_ou
   out.transcode_seconds = seconds_since(t0);
   if (out.transcode.ok()) {
     const auto t1 = clock_type::now();
-    encoded e = encode(std::move(message), policy_input_of(req, arena_.load()), speeds_, policy_,
+    policy_config policy = policy_;
+    policy.client = req.client;
+    encoded e = encode(std::move(message), policy_input_of(req, arena_.load()), speeds_, policy,
                        scratch);
     out.compress_seconds = seconds_since(t1);
     out.body = std::move(e.body);

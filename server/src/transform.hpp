@@ -25,6 +25,7 @@ struct transform_request {
   padded_view json;                    // parsed in place: the buffer keeps the parser's padding
   bool pack_floats = false;
   route_mode mode = route_mode::automatic;
+  client_speeds client;                // the route's clients, for the policy
   filter::client_network network;
   bool accept_gzip = false;
   bool accept_zstd = false;

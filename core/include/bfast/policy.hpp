@@ -48,8 +48,8 @@ struct server_speeds {
 // kit measures it (loadtest/, "Decoding alone"): about 6 ms per 100 KB of B-FAST message for raw
 // B-FAST (16 MB/s; 88.8 KB in 6.3 ms, 306 KB in 20 ms, 7.4 MB in 310 ms), against 0.5 ms for
 // JSON.parse of the same records. LZ4 is undone by lz4js inside that decoder, after the last
-// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Configure them per
-// deployment.
+// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Each route may set
+// its own (config: client_*_bytes_per_s).
 struct client_speeds {
   double decode_bytes_per_s = 16e6;    // B-FAST message bytes per second
   double lz4_bytes_per_s = 98e6;       // uncompressed bytes per second out of lz4js

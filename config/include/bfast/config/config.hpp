@@ -11,6 +11,7 @@
 
 #include "bfast/coding.hpp"
 #include "bfast/config/cidr.hpp"
+#include "bfast/policy.hpp"
 
 namespace bfast::config {
 
@@ -20,6 +21,7 @@ struct route_rule {
   std::uint64_t max_body_bytes = 64ull << 20;
   route_mode compress = route_mode::automatic;
   bool pack_floats = false;
+  client_speeds client;  // client_*_bytes_per_s: what this route's clients decode at
 };
 
 struct endpoint {
