@@ -1,8 +1,8 @@
 // Compression benchmarks, side by side in one run:
 //   lz4/threads:N          LZ4 parallel chunks on the 50k-record message (8 MB+) at N threads
 //   transport/...          gzip 1 and 6, zstd 1 and 3, on JSON and on B-FAST: time and size
-//   seed/...               50,000 records from JSON text to the compressed message
-//   pipeline/FILE/MODE     overlapped vs sequential transcode+compress on the real-world corpus
+//   seed/encode/N          50,000 records from JSON text to the compressed message, N threads
+//   encode/FILE            transcode + encode (LZ4 parallel chunks) on the real-world corpus
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "bfast/calibrate.hpp"
 #include "bfast/compress.hpp"
 #include "bfast/compress_arena.hpp"
+#include "bfast/encode.hpp"
 #include "bfast/transcoder.hpp"
 #include "bfast/transport.hpp"
 
@@ -59,7 +60,7 @@ bfast::compress_arena& arena() {
 void lz4_threads(benchmark::State& state) {
   const auto& m = records_message();
   bfast::lz4_options o;
-  o.layout = bfast::lz4_layout_choice::parallel;
+  o.layout = bfast::message_layout::lz4_parallel;
   bfast::lz4_compressor c(&arena(), o);
   bfast::byte_buffer out;
   const int threads = static_cast<int>(state.range(0));
@@ -67,7 +68,7 @@ void lz4_threads(benchmark::State& state) {
     benchmark::DoNotOptimize(c.compress(m.span(), out, threads));
   }
   bfast::lz4_options single;
-  single.layout = bfast::lz4_layout_choice::single;
+  single.layout = bfast::message_layout::lz4_single;
   bfast::lz4_compressor s(nullptr, single);
   bfast::byte_buffer one;
   (void)s.compress(m.span(), one);
@@ -93,33 +94,34 @@ void transport(benchmark::State& state, bfast::transport_codec codec, int level,
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size()));
 }
 
-void seed_case(benchmark::State& state, bfast::pipeline_mode mode) {
-  const std::string& json = records_json();
+// JSON -> the bytes to send, as the proxy does it: transcode, then encode() with the route
+// forcing LZ4 (parallel chunks from `parallel_threshold` bytes on).
+void encode_case(benchmark::State& state, const std::string& json, int threads,
+                 std::size_t parallel_threshold) {
   bfast::transcoder t;
-  bfast::lz4_compressor c(&arena());
-  bfast::byte_buffer out;
-  const int threads = static_cast<int>(state.range(0));
+  bfast::encode_scratch scratch(&arena());
+  bfast::policy_config config;
+  config.max_threads = threads;
+  config.sizes.parallel_threshold = parallel_threshold;
+  bfast::server_speeds speeds;
+  speeds.lz4 = {1, 1};  // known, so the model picks the thread count
+  bfast::policy_input in;
+  in.mode = bfast::route_mode::always;
+  std::size_t wire = 0;
   for (auto _ : state) {
-    const bfast::encode_result r = c.encode_json(t, json, out, threads, mode);
-    if (!r.ok()) state.SkipWithError("encode failed");
+    bfast::byte_buffer message;
+    if (!t.transcode(json, message).ok()) state.SkipWithError("transcode failed");
+    in.load = arena().load();
+    const bfast::encoded e = bfast::encode(std::move(message), in, speeds, config, scratch);
+    wire = e.body.size();
   }
   state.counters["json_bytes"] = static_cast<double>(json.size());
-  state.counters["wire_bytes"] = static_cast<double>(out.size());
+  state.counters["wire_bytes"] = static_cast<double>(wire);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * json.size()));
 }
 
-void pipeline_file(benchmark::State& state, const std::string& json, bfast::pipeline_mode mode) {
-  bfast::transcoder t;
-  bfast::lz4_options o;
-  o.layout = bfast::lz4_layout_choice::parallel;  // the corpus is mostly below 1 MB
-  bfast::lz4_compressor c(&arena(), o);
-  bfast::byte_buffer out;
-  for (auto _ : state) {
-    const bfast::encode_result r = c.encode_json(t, json, out, 2, mode);
-    if (!r.ok()) state.SkipWithError("encode failed");
-  }
-  state.counters["wire_bytes"] = static_cast<double>(out.size());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * json.size()));
+void seed_case(benchmark::State& state) {
+  encode_case(state, records_json(), static_cast<int>(state.range(0)), 1'000'000);
 }
 
 }  // namespace
@@ -140,9 +142,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("transport/zstd3/" + what).c_str(), transport,
                                  bfast::transport_codec::zstd, 3, on_json)->Unit(benchmark::kMillisecond);
   }
-  benchmark::RegisterBenchmark("seed/overlapped", seed_case, bfast::pipeline_mode::overlapped)
-      ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-  benchmark::RegisterBenchmark("seed/sequential", seed_case, bfast::pipeline_mode::sequential)
+  benchmark::RegisterBenchmark("seed/encode", seed_case)
       ->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
   static std::vector<std::pair<std::string, std::string>> corpus;
@@ -151,11 +151,8 @@ int main(int argc, char** argv) {
   }
   std::sort(corpus.begin(), corpus.end());
   for (const auto& [name, json] : corpus) {
-    benchmark::RegisterBenchmark(("pipeline/" + name + "/overlapped").c_str(), pipeline_file,
-                                 json, bfast::pipeline_mode::overlapped)
-        ->Unit(benchmark::kMicrosecond)->UseRealTime();
-    benchmark::RegisterBenchmark(("pipeline/" + name + "/sequential").c_str(), pipeline_file,
-                                 json, bfast::pipeline_mode::sequential)
+    // Parallel chunks whatever the size: the corpus is mostly below 1 MB.
+    benchmark::RegisterBenchmark(("encode/" + name).c_str(), encode_case, json, 2, 0)
         ->Unit(benchmark::kMicrosecond)->UseRealTime();
   }
   benchmark::Initialize(&argc, argv);

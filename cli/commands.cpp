@@ -9,12 +9,11 @@
 #include <thread>
 
 #include "bfast/calibrate.hpp"
-#include "bfast/compress.hpp"
 #include "bfast/compress_arena.hpp"
 #include "bfast/decoder.hpp"
+#include "bfast/encode.hpp"
 #include "bfast/policy.hpp"
 #include "bfast/transcoder.hpp"
-#include "bfast/transport.hpp"
 #include "cli_io.hpp"
 
 namespace bfast::cli {
@@ -168,7 +167,7 @@ void print_decision(const compression_decision& d, std::size_t payload) {
   for (std::size_t i = 0; i < d.candidate_count; ++i) {
     const policy_estimate& e = d.candidates[i];
     std::string name(choice_name(e.choice));
-    if (e.level > 0) name += "-" + std::to_string(e.level);
+    if (e.level > 0) name.append("-").append(std::to_string(e.level));
     std::fprintf(stderr,
                  "bfast:   %-12s wire %10.0f B  server %8.3f ms  transfer %9.3f ms  client %8.3f ms"
                  "  total %9.3f ms\n",
@@ -200,57 +199,45 @@ int run_encode(const std::vector<std::string>& args) {
     return bad_input("not representable in B-FAST: " + std::string(reason_token(r.error)));
   }
 
-  // What to do with the message: nothing, LZ4 at some thread count, or a transport encoding.
-  compression_choice choice = a.compress == "lz4" ? compression_choice::lz4 : compression_choice::none;
-  int threads = a.threads;
-  int level = 0;
-  if (a.compress == "auto") {
-    policy_input in;
-    in.payload_bytes = message.size();
-    if (a.rtt_ms) in.rtt_s = *a.rtt_ms / 1e3;
-    if (a.downlink_mbps) in.bandwidth_bytes_per_s = *a.downlink_mbps * 1e6 / 8;
-    in.save_data = a.save_data;
-    in.accept_gzip = a.accept_gzip;
-    in.accept_zstd = a.accept_zstd;
-    in.load = arena_for(a.threads).load();
-    policy_config config;
-    config.max_threads = a.threads;
-    const compression_decision d = choose_compression(in, calibrate(), config);
-    if (a.verbose) print_decision(d, message.size());
-    choice = d.choice;
-    threads = d.threads;
-    level = d.level;
-  }
+  // --compress none and lz4 are the route modes never and always; auto asks the cost model.
+  policy_input in;
+  in.mode = a.compress == "auto" ? route_mode::automatic
+            : a.compress == "lz4" ? route_mode::always
+                                  : route_mode::never;
+  if (a.rtt_ms) in.rtt_s = *a.rtt_ms / 1e3;
+  if (a.downlink_mbps) in.bandwidth_bytes_per_s = *a.downlink_mbps * 1e6 / 8;
+  in.save_data = a.save_data;
+  in.accept_gzip = a.accept_gzip;
+  in.accept_zstd = a.accept_zstd;
+  compress_arena& arena = arena_for(a.threads);
+  in.load = arena.load();
+  policy_config config;
+  config.max_threads = a.threads;
+  // Only the cost model needs the measured speeds; a known ratio makes LZ4 a candidate.
+  server_speeds speeds;
+  if (in.mode == route_mode::automatic) speeds = calibrate();
+  else speeds.lz4 = {1, 1};
+  encode_scratch scratch(&arena);
+  const encoded e = encode(std::move(message), in, speeds, config, scratch, a.apply_encoding);
+  const compression_decision& d = e.decision;
+  if (a.verbose && in.mode == route_mode::automatic) print_decision(d, e.message_bytes);
 
-  byte_buffer out;
-  std::string_view bytes = message.view();
-  if (choice == compression_choice::lz4 || choice == compression_choice::lz4_parallel) {
-    lz4_compressor lz4(&arena_for(a.threads));
-    const compress_result c = lz4.compress(message.span(), out, threads);
-    if (c.ok()) {
-      bytes = out.view();
-      if (a.verbose) {
-        std::fprintf(stderr, "bfast: lz4 %s, %zu -> %zu bytes%s\n",
-                     c.layout == message_layout::lz4_parallel ? "parallel chunks" : "single block",
-                     message.size(), out.size(), c.collision_padded ? " (collision byte added)" : "");
-      }
-    } else if (c.error != compress_error::too_small) {
-      return bad_input("compression failed: " + std::string(reason_token(c.error)));
-    } else if (a.verbose) {
-      std::fprintf(stderr, "bfast: %zu bytes: too small to compress\n", message.size());
+  if (d.choice == compression_choice::lz4 || d.choice == compression_choice::lz4_parallel) {
+    if (!e.lz4.ok()) return bad_input("compression failed: " + std::string(reason_token(e.lz4.error)));
+    if (a.verbose) {
+      std::fprintf(stderr, "bfast: lz4 %s, %zu -> %zu bytes%s\n",
+                   e.lz4.layout == message_layout::lz4_parallel ? "parallel chunks" : "single block",
+                   e.message_bytes, e.body.size(), e.lz4.collision_padded ? " (collision byte added)" : "");
     }
-  } else if (choice == compression_choice::gzip || choice == compression_choice::zstd) {
-    const transport_codec codec =
-        choice == compression_choice::gzip ? transport_codec::gzip : transport_codec::zstd;
+  } else if (d.choice == compression_choice::gzip || d.choice == compression_choice::zstd) {
     std::fprintf(stderr, "bfast: apply Content-Encoding: %s (level %d)%s\n",
-                 std::string(content_coding(codec)).c_str(), level,
+                 std::string(choice_name(d.choice)).c_str(), d.level,
                  a.apply_encoding ? "" : "; writing uncompressed B-FAST (use --apply-encoding)");
-    if (a.apply_encoding) {
-      transport_encoder enc;
-      if (!enc.encode(codec, level, message.span(), out)) return bad_input("encoding failed");
-      bytes = out.view();
-    }
+    if (a.apply_encoding && e.content_encoding.empty()) return bad_input("encoding failed");
+  } else if (a.verbose && in.mode == route_mode::always) {
+    std::fprintf(stderr, "bfast: %zu bytes: too small to compress\n", e.message_bytes);
   }
+  const std::string_view bytes = e.body.view();
   if (!write_output(a.output, bytes, true, error)) return bad_input(error);
   return exit_ok;
 }

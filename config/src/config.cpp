@@ -1,5 +1,6 @@
 #include "bfast/config/config.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -219,6 +220,27 @@ std::optional<std::string> json_as_text(const json& v, kind type, std::string& e
   return std::nullopt;
 }
 
+// Route keys for the speeds of the route's clients, in bytes per second (see bfast/policy.hpp).
+struct client_speed_key {
+  std::string_view name;
+  double client_speeds::*member;
+};
+constexpr std::array<client_speed_key, 4> client_speed_keys{{
+    {"client_decode_bytes_per_s", &client_speeds::decode_bytes_per_s},
+    {"client_lz4_bytes_per_s", &client_speeds::lz4_bytes_per_s},
+    {"client_gzip_bytes_per_s", &client_speeds::gzip_bytes_per_s},
+    {"client_zstd_bytes_per_s", &client_speeds::zstd_bytes_per_s},
+}};
+// From 1 KB/s to 1 TB/s: outside that a value is a typo, not a client.
+constexpr double min_client_speed = 1e3;
+constexpr double max_client_speed = 1e12;
+
+const client_speed_key* find_client_speed_key(std::string_view name) {
+  for (const client_speed_key& k : client_speed_keys)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 void load_routes(const json& v, proxy_config& c, std::vector<std::string>& errors) {
   if (!v.is_array()) {
     errors.push_back("routes: expected an array of route objects");
@@ -254,11 +276,15 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
         else
           rule.max_body_bytes = x.get<std::uint64_t>();
       } else if (it.key() == "compress") {
-        const std::string m = x.is_string() ? x.get<std::string>() : "";
-        if (m == "auto") rule.compress = compress_mode::automatic;
-        else if (m == "always") rule.compress = compress_mode::always;
-        else if (m == "never") rule.compress = compress_mode::never;
+        const auto m = parse_route_mode(x.is_string() ? x.get<std::string>() : "");
+        if (m) rule.compress = *m;
         else errors.push_back(field + ": expected \"auto\", \"always\" or \"never\"");
+      } else if (const client_speed_key* k = find_client_speed_key(it.key())) {
+        if (!x.is_number() || !(x.get<double>() >= min_client_speed) ||
+            !(x.get<double>() <= max_client_speed))
+          errors.push_back(field + ": expected bytes per second, a number from 1000 to 1e12");
+        else
+          rule.client.*(k->member) = x.get<double>();
       } else {
         errors.push_back(field + ": unknown field");
       }
@@ -323,15 +349,6 @@ std::optional<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-std::string_view to_string(compress_mode m) noexcept {
-  switch (m) {
-    case compress_mode::automatic: return "auto";
-    case compress_mode::always: return "always";
-    case compress_mode::never: return "never";
-  }
-  return "auto";
-}
-
 std::string endpoint::to_string() const {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
@@ -364,7 +381,11 @@ const route_rule& proxy_config::route_for(std::string_view target) const {
   const route_rule* best = nullptr;
   for (const route_rule& r : routes)
     if (path.starts_with(r.prefix) && (!best || r.prefix.size() > best->prefix.size())) best = &r;
-  static const route_rule disabled{"/", false};
+  static const route_rule disabled = [] {
+    route_rule r;
+    r.enabled = false;
+    return r;
+  }();
   return best ? *best : disabled;
 }
 

@@ -1,4 +1,4 @@
-// The arena's insides, for the compressors in core/src (oneTBB stays out of the public headers).
+// The arena's insides (oneTBB stays out of the public headers).
 #pragma once
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>

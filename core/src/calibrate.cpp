@@ -75,11 +75,11 @@ server_speeds calibrate(const calibration_options& options) {
   const std::string json = sample_records_json(options.sample_records);
   transcoder t;
   byte_buffer message, out;
-  if (!t.transcode(json, message).ok() || message.size() <= 256) return s;
+  if (!t.transcode(json, message).ok() || message.size() <= never_compressed_bytes) return s;
   const double n = static_cast<double>(message.size());
 
   lz4_options lz;
-  lz.layout = lz4_layout_choice::parallel;  // the chunking of large responses, on one thread
+  lz.layout = message_layout::lz4_parallel;  // the chunking of large responses, on one thread
   lz.hc_level = options.lz4_hc_level;
   lz4_compressor lz4(nullptr, lz);
   const double lz4_s = fastest_seconds(options.rounds, [&] { (void)lz4.compress(message.span(), out); });

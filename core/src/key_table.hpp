@@ -75,6 +75,17 @@ class key_table {
   }
 
   [[nodiscard]] std::size_t entries() const noexcept { return keys_.size(); }
+  // Bytes the table's vectors hold.
+  [[nodiscard]] std::size_t capacity_bytes() const noexcept {
+    return keys_.capacity() * sizeof(std::string_view) + next_.capacity() * sizeof(std::uint32_t) +
+           slots_.capacity() * sizeof(slot);
+  }
+  // The most a table of `entries` entries allocates: each vector may double, and a rehash holds
+  // the old slots beside twice as many new ones.
+  [[nodiscard]] static constexpr std::size_t bytes_bound(std::size_t entries) noexcept {
+    return 2 * (entries + 1) * (sizeof(std::string_view) + sizeof(std::uint32_t)) +
+           3 * (4 * entries + 256) * sizeof(slot);
+  }
   [[nodiscard]] std::size_t encoded_size() const noexcept { return encoded_bytes_; }
   // Appends "BF", flags, version, the count and the entries.
   void write_header(byte_buffer& out) const;

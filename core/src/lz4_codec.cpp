@@ -2,22 +2,25 @@
 #include <lz4hc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "bfast/compress.hpp"
 #include "bfast/compress_arena.hpp"
 #include "bfast/format.hpp"
-#include "lz4_internal.hpp"
 
 namespace bfast {
 
-namespace detail {
+namespace {
 
+// Room for one chunk in the single-block layout: [u32 size][block].
 std::size_t lz4_chunk_bound(std::size_t n) noexcept {
   return 4 + static_cast<std::size_t>(LZ4_compressBound(static_cast<int>(n)));
 }
 
+// Writes [u32 n][LZ4 block of src] into `dst`, which it clears; false if the codec fails.
 bool lz4_compress_chunk(const std::uint8_t* src, std::size_t n, byte_buffer& dst,
                         const lz4_options& options) {
   dst.clear();
@@ -43,23 +46,37 @@ bool lz4_compress_chunk(const std::uint8_t* src, std::size_t n, byte_buffer& dst
   return true;
 }
 
-}  // namespace detail
+}  // namespace
+
+struct lz4_compressor::impl {
+  compress_arena* arena = nullptr;
+  lz4_options options;
+  std::vector<byte_buffer> slots;  // slots[i]: chunk i, as [u32 size][block]
+  byte_buffer tail;                // the last chunk plus the magic-collision byte
+  std::atomic<bool> failed{false};
+
+  [[nodiscard]] int resolve_threads(int threads) const noexcept;
+
+  // Chunk i of a `total`-byte message whose first `have` bytes are in `src` (have is total or
+  // total - 1, when the last byte is the collision byte that is not stored).
+  void compress_slot(std::size_t i, const std::uint8_t* src, std::size_t have, std::size_t total);
+
+  // out = [u32 total][u32 K] then K x [u32 L][slot bytes].
+  void assemble_parallel(std::size_t total, std::size_t chunks, byte_buffer& out) const;
+};
 
 message_layout lz4_layout_for(std::size_t message_bytes, const lz4_options& options) noexcept {
-  switch (options.layout) {
-    case lz4_layout_choice::single: return message_layout::lz4_single;
-    case lz4_layout_choice::parallel: return message_layout::lz4_parallel;
-    case lz4_layout_choice::by_size: break;
-  }
-  return message_bytes >= options.parallel_threshold ? message_layout::lz4_parallel
-                                                     : message_layout::lz4_single;
+  if (options.layout && *options.layout != message_layout::uncompressed) return *options.layout;
+  return options.sizes.parallel(message_bytes) ? message_layout::lz4_parallel
+                                               : message_layout::lz4_single;
 }
 
 std::size_t lz4_compress_bound(std::size_t message_bytes, const lz4_options& options) noexcept {
   const std::size_t total = message_bytes + 1;  // room for the collision byte
-  if (lz4_layout_for(message_bytes, options) == message_layout::lz4_single || options.chunk_bytes == 0)
+  const std::size_t chunk_bytes = options.sizes.chunk_bytes;
+  if (lz4_layout_for(message_bytes, options) == message_layout::lz4_single || chunk_bytes == 0)
     return 4 + total + total / 255 + 16;
-  const std::size_t chunks = (total + options.chunk_bytes - 1) / options.chunk_bytes;
+  const std::size_t chunks = (total + chunk_bytes - 1) / chunk_bytes;
   return 8 + chunks * 8 + total + total / 255 + 16 * chunks;
 }
 
@@ -71,18 +88,19 @@ int lz4_compressor::impl::resolve_threads(int threads) const noexcept {
 
 void lz4_compressor::impl::compress_slot(std::size_t i, const std::uint8_t* src, std::size_t have,
                                          std::size_t total) {
-  const std::size_t begin = i * options.chunk_bytes;
-  const std::size_t len = std::min(options.chunk_bytes, total - begin);
+  const std::size_t begin = i * options.sizes.chunk_bytes;
+  const std::size_t len = std::min(options.sizes.chunk_bytes, total - begin);
   const std::uint8_t* p = src + begin;
   if (begin + len > have) {
     // Only the last chunk reaches the collision byte, and only one job owns it.
     byte_buffer& t = tail;
     t.clear();
+    t.reserve(len);
     t.append(p, have - begin);
     t.push_back(0);
     p = t.data();
   }
-  if (!detail::lz4_compress_chunk(p, len, slots[i], options))
+  if (!lz4_compress_chunk(p, len, slots[i], options))
     failed.store(true, std::memory_order_relaxed);
 }
 
@@ -115,8 +133,16 @@ lz4_compressor& lz4_compressor::operator=(lz4_compressor&&) noexcept = default;
 const lz4_options& lz4_compressor::options() const noexcept { return impl_->options; }
 void lz4_compressor::set_options(const lz4_options& options) noexcept { impl_->options = options; }
 compress_arena* lz4_compressor::arena() const noexcept { return impl_->arena; }
-std::span<const std::uint8_t> lz4_compressor::last_message() const noexcept {
-  return impl_->message.span();
+std::size_t lz4_compressor::scratch_bytes() const noexcept {
+  std::size_t n = impl_->tail.capacity();
+  for (const byte_buffer& b : impl_->slots) n += b.capacity();
+  return n;
+}
+
+void lz4_compressor::shrink_scratch(std::size_t keep_bytes) noexcept {
+  if (scratch_bytes() <= keep_bytes) return;
+  std::vector<byte_buffer>().swap(impl_->slots);
+  impl_->tail = byte_buffer{};
 }
 
 compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, byte_buffer& out,
@@ -125,12 +151,12 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
   const lz4_options& o = m.options;
   out.clear();
   compress_result r;
-  if (o.chunk_bytes == 0 || o.chunk_bytes > LZ4_MAX_INPUT_SIZE) {
+  if (o.sizes.chunk_bytes == 0 || o.sizes.chunk_bytes > LZ4_MAX_INPUT_SIZE) {
     r.error = compress_error::bad_options;
     return r;
   }
   const std::size_t n = message.size();
-  if (n < o.min_bytes || n <= 256) {
+  if (o.sizes.too_small(n)) {
     r.error = compress_error::too_small;
     return r;
   }
@@ -149,12 +175,13 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
     const std::uint8_t* src = message.data();
     if (r.collision_padded) {
       m.tail.clear();
+      m.tail.reserve(total);
       m.tail.append(message);
       m.tail.push_back(0);
       src = m.tail.data();
     }
     // A single block needs no assembly: compress straight into `out`.
-    const bool ok = detail::lz4_compress_chunk(src, total, out, o);
+    const bool ok = lz4_compress_chunk(src, total, out, o);
     if (!ok) {
       out.clear();
       r.error = compress_error::codec_failed;
@@ -168,7 +195,7 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
     r.error = compress_error::too_large;
     return r;
   }
-  const std::size_t chunks = (total + o.chunk_bytes - 1) / o.chunk_bytes;
+  const std::size_t chunks = (total + o.sizes.chunk_bytes - 1) / o.sizes.chunk_bytes;
   if (m.slots.size() < chunks) m.slots.resize(chunks);
   const int t = m.resolve_threads(threads);
   auto job = [&](std::size_t i) { m.compress_slot(i, message.data(), n, total); };

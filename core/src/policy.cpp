@@ -6,12 +6,10 @@
 namespace bfast {
 namespace {
 
-constexpr std::size_t codec_count = 5;
-
 // Reason tokens per chosen codec, with a known link and with the assumed one.
-constexpr std::array<std::string_view, codec_count> known_link_reason = {
+constexpr std::array<std::string_view, compression_choice_count> known_link_reason = {
     "fast_link", "min_time_lz4", "min_time_lz4_parallel", "min_time_gzip", "min_time_zstd"};
-constexpr std::array<std::string_view, codec_count> default_link_reason = {
+constexpr std::array<std::string_view, compression_choice_count> default_link_reason = {
     "default_link_none", "default_link_lz4", "default_link_lz4_parallel", "default_link_gzip",
     "default_link_zstd"};
 
@@ -33,7 +31,7 @@ struct model {
 
   // Threads the parallel layout can use now: free arena slots, never fewer than one.
   [[nodiscard]] int parallel_threads() const noexcept {
-    const double chunks = std::ceil(payload / static_cast<double>(std::max<std::size_t>(config.chunk_bytes, 1)));
+    const double chunks = std::ceil(payload / static_cast<double>(std::max<std::size_t>(config.sizes.chunk_bytes, 1)));
     int t = std::min(max_threads(), std::max(1, load.idle()));
     return std::max(1, std::min(t, static_cast<int>(std::min(chunks, 1e6))));
   }
@@ -106,8 +104,8 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
   };
   add(compression_choice::none);
   if (measured(speeds.lz4)) {
-    add(in.payload_bytes >= config.parallel_threshold ? compression_choice::lz4_parallel
-                                                      : compression_choice::lz4);
+    add(config.sizes.parallel(in.payload_bytes) ? compression_choice::lz4_parallel
+                                                : compression_choice::lz4);
   }
   if (in.accept_gzip && measured(speeds.gzip))
     add(compression_choice::gzip, &speeds.gzip, speeds.gzip_level);
@@ -144,17 +142,6 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
 
 }  // namespace
 
-std::string_view choice_name(compression_choice c) noexcept {
-  switch (c) {
-    case compression_choice::none: return "none";
-    case compression_choice::lz4: return "lz4";
-    case compression_choice::lz4_parallel: return "lz4-parallel";
-    case compression_choice::gzip: return "gzip";
-    case compression_choice::zstd: return "zstd";
-  }
-  return "none";
-}
-
 double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_per_s,
                         const policy_config& config, double window_bytes) noexcept {
   const double window = std::max(
@@ -166,7 +153,7 @@ double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_
 
 compression_decision choose_compression(const policy_input& in, const server_speeds& speeds,
                                         const policy_config& config) noexcept {
-  if (in.payload_bytes <= 256 || in.payload_bytes < config.min_bytes)
+  if (config.sizes.too_small(in.payload_bytes))
     return rule(compression_choice::none, "small_body");
   if (in.mode == route_mode::never) return rule(compression_choice::none, "mode_never");
 
@@ -177,7 +164,7 @@ compression_decision choose_compression(const policy_input& in, const server_spe
   if (in.mode == route_mode::always) {
     // The route asked for LZ4: the model only picks the thread count.
     compression_decision d = by_cost(in, speeds, config, load, link_known);
-    const bool parallel = in.payload_bytes >= config.parallel_threshold;
+    const bool parallel = config.sizes.parallel(in.payload_bytes);
     compression_decision r =
         rule(parallel ? compression_choice::lz4_parallel : compression_choice::lz4, "mode_always");
     for (std::size_t i = 0; i < d.candidate_count; ++i) {

@@ -11,11 +11,14 @@
 
 namespace bfast {
 
+static_assert(padded_view::padding == simdjson::SIMDJSON_PADDING);
+
 struct transcoder::impl {
   transcode_options options;
   simdjson::dom::parser dom;
   simdjson::ondemand::parser ondemand;
-  byte_buffer padded;  // the input copied with the parser's padding, when the caller had none
+  byte_buffer padded;   // the input copied with the parser's padding, when the caller had none
+  byte_buffer wrapped;  // the slow path's "[" text "]"; apart from `padded`, which may hold the text
   byte_buffer body;    // the root value; the header and key table go in front of it at the end
   detail::key_table keys;
   transcode_stats stats;
@@ -38,8 +41,8 @@ struct transcoder::impl {
   // Copies `text` as "[" text "]" plus padding, so the on-demand walk sees a scalar root as an
   // array element and trailing garbage as a structural error.
   simdjson::padded_string_view wrap(std::string_view text) {
-    padded.clear();
-    std::uint8_t* p = padded.ensure(text.size() + 2 + simdjson::SIMDJSON_PADDING);
+    wrapped.clear();
+    std::uint8_t* p = wrapped.ensure(text.size() + 2 + simdjson::SIMDJSON_PADDING);
     p[0] = '[';
     if (!text.empty()) std::memcpy(p + 1, text.data(), text.size());
     p[text.size() + 1] = ']';
@@ -54,15 +57,13 @@ struct transcoder::impl {
     return detail::walk_ondemand(ondemand, wrap(text), ctx);
   }
 
-  // The input with the parser's padding after it: the caller's own bytes when it promised the
-  // padding, otherwise a copy in the reused scratch buffer.
-  const std::uint8_t* padded_input(std::string_view json, bool padding_available) {
-    if (padding_available) return reinterpret_cast<const std::uint8_t*>(json.data());
+  // A copy of `json` with the parser's padding after it, in the reused scratch buffer.
+  padded_view copy_padded(std::string_view json) {
     padded.clear();
-    std::uint8_t* p = padded.ensure(json.size() + simdjson::SIMDJSON_PADDING);
-    if (!json.empty()) std::memcpy(p, json.data(), json.size());
-    std::memset(p + json.size(), 0, simdjson::SIMDJSON_PADDING);
-    return p;
+    padded.reserve(json.size() + padded_view::padding);
+    padded.append(json);
+    std::memset(padded.ensure(padded_view::padding), 0, padded_view::padding);
+    return padded_view::of(padded);
   }
 
   // Is the text JSON at all? Run on a copy without what only simdjson refuses, by a parser
@@ -123,12 +124,11 @@ struct transcoder::impl {
 
   // Parses with the DOM parser; when it refuses the text, the slow path answers (into `result`,
   // and into `out` when the text was fine after all) and this returns false.
-  bool parse_fast(std::string_view json, bool padding_available, byte_buffer& out,
-                  simdjson::dom::element& root, transcode_result& result) {
-    const std::uint8_t* input = padded_input(json, padding_available);
-    const simdjson::error_code e = dom.parse(input, json.size(), false).get(root);
+  bool parse_fast(padded_view json, byte_buffer& out, simdjson::dom::element& root,
+                  transcode_result& result) {
+    const simdjson::error_code e = dom.parse(json.data(), json.size(), false).get(root);
     if (e == simdjson::SUCCESS) return true;
-    result = slow_path(json, e, out);
+    result = slow_path(json.text(), e, out);
     if (!result.ok()) out.clear();
     return false;
   }
@@ -150,14 +150,17 @@ void transcoder::set_options(const transcode_options& options) noexcept {
   impl_->options = options;
 }
 
-transcode_result transcoder::transcode(std::string_view json, byte_buffer& out,
-                                       bool padding_available) {
+transcode_result transcoder::transcode(std::string_view json, byte_buffer& out) {
+  return transcode(impl_->copy_padded(json), out);
+}
+
+transcode_result transcoder::transcode(padded_view json, byte_buffer& out) {
   impl& m = *impl_;
-  m.begin(json, out);
+  m.begin(json.text(), out);
 
   simdjson::dom::element root;
   transcode_result answered;
-  if (!m.parse_fast(json, padding_available, out, root, answered)) return answered;
+  if (!m.parse_fast(json, out, root, answered)) return answered;
   detail::walk_context ctx{m.keys, detail::body_writer(m.body), m.options};
   if (const transcode_error err = detail::walk_dom(root, ctx); err != transcode_error::ok) {
     m.reset();
@@ -167,43 +170,67 @@ transcode_result transcoder::transcode(std::string_view json, byte_buffer& out,
   return {};
 }
 
-std::size_t transcoder::message_bound(std::size_t json_bytes) noexcept {
-  // Per byte of JSON, at most 4.5 bytes of value (a root integer "10" -> 9 bytes) and one byte of
-  // key table (a key "k": -> 2 bytes, fillers are rarer than one per 768 bytes).
-  return header_size + 6 * json_bytes + 64;
+namespace {
+
+constexpr std::size_t round64(std::size_t n) noexcept { return (n + 63) / 64 * 64; }
+
+// What simdjson 3 allocates for a parser of `capacity` bytes (document::allocate and
+// set_capacity / set_max_depth): tape, string buffer, structural indexes, depth stacks.
+constexpr std::size_t dom_parser_bytes(std::size_t capacity, std::size_t depth) noexcept {
+  const std::size_t c = std::max<std::size_t>(capacity, 32);
+  return 8 * round64(c + 3) + round64(5 * c / 3 + simdjson::SIMDJSON_PADDING) +
+         4 * (round64(c) + 9) + 16 * depth + 4096;
 }
 
-transcode_result transcoder::transcode_sliced(std::string_view json, byte_buffer& out,
-                                              std::size_t slice_bytes, slice_sink& sink,
-                                              bool padding_available) {
-  impl& m = *impl_;
-  m.begin(json, out);
-  if (slice_bytes == 0) return transcode(json, out, padding_available);
+constexpr std::size_t ondemand_parser_bytes(std::size_t capacity, std::size_t depth) noexcept {
+  const std::size_t c = std::max<std::size_t>(capacity, 32);
+  return round64(5 * c / 3 + simdjson::SIMDJSON_PADDING) + 4 * (round64(c) + 9) + 24 * depth + 4096;
+}
 
-  simdjson::dom::element root;
-  transcode_result answered;
-  if (!m.parse_fast(json, padding_available, out, root, answered)) return answered;
-  if (const transcode_error err = detail::collect_keys_dom(root, m.keys);
-      err != transcode_error::ok) {
-    m.reset();
-    return {err, 0, reason_token(err)};
-  }
-  // Reserved once: slices already handed out point into this storage.
-  out.reserve(message_bound(json.size()));
-  m.keys.write_header(out);
-  m.stats.table_entries = m.keys.entries();
-  m.stats.table_bytes = out.size();
-  detail::walk_context ctx{m.keys, detail::body_writer(out), m.options};
-  detail::slice_hook hook{out, sink, slice_bytes, slice_bytes};
-  if (const transcode_error err = detail::walk_dom_sliced(root, ctx, hook);
-      err != transcode_error::ok) {
-    m.reset();
-    out.clear();
-    return {err, 0, reason_token(err)};
-  }
-  hook.poll();
-  m.stats.bfast_bytes = out.size();
-  return {};
+}  // namespace
+
+std::size_t transcoder::scratch_bytes() const noexcept {
+  const impl& m = *impl_;
+  return dom_parser_bytes(m.dom.capacity(), m.dom.max_depth()) +
+         ondemand_parser_bytes(m.ondemand.capacity(), m.ondemand.max_depth()) +
+         m.padded.capacity() + m.wrapped.capacity() + m.body.capacity() + m.keys.capacity_bytes();
+}
+
+void transcoder::shrink_scratch(std::size_t keep_bytes) noexcept {
+  if (scratch_bytes() <= keep_bytes) return;
+  impl& m = *impl_;
+  m.dom = simdjson::dom::parser{};
+  m.ondemand = simdjson::ondemand::parser{};
+  m.padded = byte_buffer{};
+  m.wrapped = byte_buffer{};
+  m.body = byte_buffer{};
+  m.keys = detail::key_table{};
+}
+
+transcoder::memory_use transcoder::memory_bound(std::size_t json_bytes, bool padded) noexcept {
+  const std::size_t n = json_bytes;
+  const std::size_t message = message_bound(n);
+  // A distinct key costs at least five bytes of JSON ("":0,), fillers one entry in 255.
+  const std::size_t keys = std::min<std::size_t>(max_table_entries + 1, n / 4 + 2);
+  const std::size_t parse = dom_parser_bytes(n, simdjson::DEFAULT_MAX_DEPTH) +
+                            (padded ? 0 : n + padded_view::padding);
+  // The body grows bit by bit; the message is reserved at its size once the body is done. The
+  // slow path adds the wrapped text and the on-demand parser, which stay for the next call.
+  const std::size_t walk = byte_buffer::capacity_bound(message) + detail::key_table::bytes_bound(keys) +
+                           message + (n + 2 + simdjson::SIMDJSON_PADDING) +
+                           ondemand_parser_bytes(n + 2, simdjson::DEFAULT_MAX_DEPTH);
+  // Validating refused text: a copy, simdjson's padded copy of it and a parser as deep as the
+  // text, all freed before the walk.
+  const std::size_t depth = std::min(n + 2, impl::max_validation_depth);
+  const std::size_t validate = 2 * (n + simdjson::SIMDJSON_PADDING + 1) + dom_parser_bytes(n + 1, depth);
+  return {parse + walk, parse + std::max(walk, validate)};
+}
+
+std::size_t transcoder::message_bound(std::size_t json_bytes) noexcept {
+  // Each value costs at most 4.5 bytes per byte of its JSON counting the separator or bracket
+  // after it (an integer "8," -> 9 bytes); a key's index and table entry fit the same ratio
+  // ("":  -> 4 + 1). Only a root scalar has no such byte: the constant covers it.
+  return header_size + json_bytes * 9 / 2 + 64;
 }
 
 }  // namespace bfast

@@ -8,14 +8,11 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-template <bool Sliced>
 class dom_walker {
  public:
-  explicit dom_walker(walk_context& ctx, slice_hook* hook = nullptr)
-      : ctx_(ctx), w_(ctx.writer), hook_(hook) {}
+  explicit dom_walker(walk_context& ctx) : ctx_(ctx), w_(ctx.writer) {}
 
   transcode_error value(element e, int depth) {
-    if constexpr (Sliced) hook_->poll();
     if (depth > max_depth) return transcode_error::too_deep;
     switch (e.type()) {
       case element_type::OBJECT: return object(e, depth);
@@ -94,54 +91,12 @@ class dom_walker {
 
   walk_context& ctx_;
   body_writer& w_;
-  slice_hook* hook_;
 };
-
-// Same traversal order and the same depth rule as dom_walker, so the table and the first error
-// come out as the writing walk would find them.
-transcode_error collect_keys(element e, key_table& keys, int depth) {
-  if (depth > max_depth) return transcode_error::too_deep;
-  if (e.type() == element_type::OBJECT) {
-    const simdjson::dom::object obj = e.get_object().value_unsafe();
-    std::uint32_t previous = key_table::no_previous;
-    for (simdjson::dom::key_value_pair kv : obj) {
-      std::uint32_t index = 0;
-      if (auto err = keys.intern_after(previous, kv.key, index);
-          err != transcode_error::ok)
-        return err;
-      previous = index;
-      if (kv.value.is_object() || kv.value.is_array()) {
-        if (auto err = collect_keys(kv.value, keys, depth + 1); err != transcode_error::ok)
-          return err;
-      } else if (depth + 1 > max_depth) {
-        return transcode_error::too_deep;
-      }
-    }
-  } else if (e.type() == element_type::ARRAY) {
-    const simdjson::dom::array arr = e.get_array().value_unsafe();
-    for (element child : arr) {
-      if (child.is_object() || child.is_array()) {
-        if (auto err = collect_keys(child, keys, depth + 1); err != transcode_error::ok) return err;
-      } else if (depth + 1 > max_depth) {
-        return transcode_error::too_deep;
-      }
-    }
-  }
-  return transcode_error::ok;
-}
 
 }  // namespace
 
 transcode_error walk_dom(element root, walk_context& ctx) {
-  return dom_walker<false>(ctx).value(root, 1);
-}
-
-transcode_error collect_keys_dom(element root, key_table& keys) {
-  return collect_keys(root, keys, 1);
-}
-
-transcode_error walk_dom_sliced(element root, walk_context& ctx, slice_hook& hook) {
-  return dom_walker<true>(ctx, &hook).value(root, 1);
+  return dom_walker(ctx).value(root, 1);
 }
 
 }  // namespace bfast::detail

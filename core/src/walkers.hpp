@@ -16,29 +16,7 @@ struct walk_context {
   const transcode_options& options;
 };
 
-// Reports each full slice of `out` to the sink once the walk has moved past it.
-struct slice_hook {
-  byte_buffer& out;
-  slice_sink& sink;
-  std::size_t slice_bytes;
-  std::size_t next_end;
-
-  void poll() {
-    while (out.size() >= next_end) {
-      sink.on_slice(next_end - slice_bytes, next_end);
-      next_end += slice_bytes;
-    }
-  }
-};
-
 [[nodiscard]] transcode_error walk_dom(simdjson::dom::element root, walk_context& ctx);
-
-// Interns every key in the order walk_dom meets them, so the table can be written first.
-[[nodiscard]] transcode_error collect_keys_dom(simdjson::dom::element root, key_table& keys);
-
-// walk_dom, polling `hook` before each value.
-[[nodiscard]] transcode_error walk_dom_sliced(simdjson::dom::element root, walk_context& ctx,
-                                              slice_hook& hook);
 
 struct ondemand_outcome {
   transcode_error error = transcode_error::ok;

@@ -244,6 +244,7 @@ class proxy_session {
     transform_request treq;
     treq.pack_floats = route.pack_floats;
     treq.mode = route.compress;
+    treq.client = route.client;
     if (negotiated) {
       // Only a transform asks the policy, so a pass-through costs no TCP_INFO call.
       treq.network = client_network_of(req);
@@ -543,7 +544,7 @@ class proxy_session {
     if (!lease.grow(s_.transforms.output_bytes_bound(json_text.size()))) {
       why = filter::reason::overloaded;
     } else {
-      treq.json = json_text;
+      treq.json = padded_view::of(json);
       co_await s_.transforms.run(treq, out);
       if (!out.transcode.ok()) why = filter::reason_from(out.transcode.error);
     }

@@ -106,18 +106,6 @@ std::string_view token(upstream_error_kind k) noexcept {
   return "unknown";
 }
 
-std::string_view token(compress_kind k) noexcept {
-  switch (k) {
-    case compress_kind::none: return "none";
-    case compress_kind::lz4: return "lz4";
-    case compress_kind::lz4_parallel: return "lz4-parallel";
-    case compress_kind::gzip: return "gzip";
-    case compress_kind::zstd: return "zstd";
-    case compress_kind::count_: break;
-  }
-  return "unknown";
-}
-
 std::string metrics::render(bool draining) const {
   std::string out;
   out.reserve(8192);
@@ -136,7 +124,7 @@ std::string metrics::render(bool draining) const {
   }
   labelled_counter(out, "bfast_transcoded_total", "Transcoded responses by compression.",
                    "compress", transcoded_by_compression,
-                   [](std::size_t i) { return token(static_cast<compress_kind>(i)); });
+                   [](std::size_t i) { return compression_choice_names[i]; });
   labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx.",
                    "kind", rejected, [](std::size_t i) { return token(static_cast<reject_kind>(i)); });
   labelled_counter(out, "bfast_upstream_errors_total", "Upstream failures by kind.", "kind",

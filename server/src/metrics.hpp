@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "bfast/coding.hpp"
 #include "bfast/filter/decision.hpp"
 #include "bfast/filter/exchange.hpp"
 
@@ -51,11 +52,8 @@ enum class upstream_error_kind : std::uint8_t {
   count_,
 };
 
-enum class compress_kind : std::uint8_t { none, lz4, lz4_parallel, gzip, zstd, count_ };
-
 [[nodiscard]] std::string_view token(reject_kind k) noexcept;
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
-[[nodiscard]] std::string_view token(compress_kind k) noexcept;
 
 // What the upstream pools did with idle connections (every I/O thread's pool adds here).
 struct pool_counters {
@@ -65,8 +63,7 @@ struct pool_counters {
 
 struct metrics final : filter::decision_sink {
   std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
-  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(compress_kind::count_)>
-      transcoded_by_compression{};
+  std::array<std::atomic<std::uint64_t>, compression_choice_count> transcoded_by_compression{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_kind::count_)> rejected{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(upstream_error_kind::count_)>
       upstream_errors{};

@@ -8,9 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "bfast/calibrate.hpp"
-#include "bfast/compress.hpp"
+#include "bfast/encode.hpp"
 #include "bfast/transcoder.hpp"
-#include "bfast/transport.hpp"
 
 namespace bfast::server {
 namespace {
@@ -21,18 +20,8 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-route_mode route_mode_of(config::compress_mode m) {
-  switch (m) {
-    case config::compress_mode::automatic: return route_mode::automatic;
-    case config::compress_mode::always: return route_mode::always;
-    case config::compress_mode::never: return route_mode::never;
-  }
-  return route_mode::automatic;
-}
-
-policy_input policy_input_of(const transform_request& req, std::size_t payload, arena_load load) {
+policy_input policy_input_of(const transform_request& req, arena_load load) {
   policy_input in;
-  in.payload_bytes = payload;
   const filter::client_network& net = req.network;
   if (net.rtt_ms) in.rtt_s = *net.rtt_ms / 1000.0;
   else if (net.ect_rtt_ms) in.rtt_s = *net.ect_rtt_ms / 1000.0;
@@ -40,69 +29,10 @@ policy_input policy_input_of(const transform_request& req, std::size_t payload, 
   if (net.window_bytes) in.window_bytes = static_cast<double>(*net.window_bytes);
   in.save_data = net.save_data;
   in.load = load;
-  in.mode = route_mode_of(req.mode);
+  in.mode = req.mode;
   in.accept_gzip = req.accept_gzip;
   in.accept_zstd = req.accept_zstd;
   return in;
-}
-
-// The compression step: the one place that picks and applies an encoding to a B-FAST message.
-// `message` holds the uncompressed message; on return `out.body` holds the bytes to send.
-void apply_compression(const transform_request& req, byte_buffer& message,
-                              compress_arena& arena, const server_speeds& speeds,
-                              const policy_config& policy, transform_outcome& out) {
-  thread_local lz4_compressor lz4(&arena);
-  thread_local transport_encoder transport;
-  out.message_bytes = message.size();
-  const compression_decision d =
-      choose_compression(policy_input_of(req, message.size(), arena.load()), speeds, policy);
-  out.policy_reason = d.reason;
-  auto send_uncompressed = [&] {
-    out.compress = compress_kind::none;
-    out.compress_token = "none";
-    out.content_encoding = {};
-    out.body = std::move(message);
-  };
-  switch (d.choice) {
-    case compression_choice::none:
-      send_uncompressed();
-      return;
-    case compression_choice::lz4:
-    case compression_choice::lz4_parallel: {
-      const bool parallel = d.choice == compression_choice::lz4_parallel;
-      lz4_options o = lz4.options();
-      o.layout = parallel ? lz4_layout_choice::parallel : lz4_layout_choice::single;
-      o.chunk_bytes = policy.chunk_bytes;
-      lz4.set_options(o);
-      byte_buffer compressed;
-      const compress_result r = lz4.compress(message.span(), compressed, parallel ? d.threads : 1);
-      if (!r.ok()) {
-        send_uncompressed();
-        return;
-      }
-      out.compress = parallel ? compress_kind::lz4_parallel : compress_kind::lz4;
-      out.compress_token = parallel ? "lz4-parallel" : "lz4";
-      out.body = std::move(compressed);
-      return;
-    }
-    case compression_choice::gzip:
-    case compression_choice::zstd: {
-      const bool gz = d.choice == compression_choice::gzip;
-      byte_buffer encoded;
-      if (!transport.encode(gz ? transport_codec::gzip : transport_codec::zstd,
-                            d.level ? d.level : (gz ? default_gzip_level : default_zstd_level),
-                            message.span(), encoded)) {
-        send_uncompressed();
-        return;
-      }
-      out.compress = gz ? compress_kind::gzip : compress_kind::zstd;
-      out.compress_token = "none";  // inside B-FAST nothing is compressed; the coding is HTTP's
-      out.content_encoding = content_coding(gz ? transport_codec::gzip : transport_codec::zstd);
-      out.body = std::move(encoded);
-      return;
-    }
-  }
-  send_uncompressed();
 }
 
 }  // namespace
@@ -126,18 +56,36 @@ void budget_lease::release() noexcept {
 
 void transform_service::transform_now(const transform_request& req, transform_outcome& out) {
   thread_local transcoder tc;
-  thread_local byte_buffer message;
+  thread_local encode_scratch scratch(&arena_);
   transcode_options opts = tc.options();
   opts.pack_float_arrays = req.pack_floats;
   tc.set_options(opts);
 
+  // The message is the outcome's own: it becomes the body when nothing is applied.
+  byte_buffer message;
   const auto t0 = clock_type::now();
   out.transcode = tc.transcode(req.json, message);
   out.transcode_seconds = seconds_since(t0);
-  if (!out.transcode.ok()) return;
-  const auto t1 = clock_type::now();
-  apply_compression(req, message, arena_, speeds_, policy_, out);
-  out.compress_seconds = seconds_since(t1);
+  if (out.transcode.ok()) {
+    const auto t1 = clock_type::now();
+    policy_config policy = policy_;
+    policy.client = req.client;
+    encoded e = encode(std::move(message), policy_input_of(req, arena_.load()), speeds_, policy,
+                       scratch);
+    out.compress_seconds = seconds_since(t1);
+    out.body = std::move(e.body);
+    out.message_bytes = e.message_bytes;
+    out.compress = e.coding;
+    out.compress_token = e.compress_token;
+    out.content_encoding = e.content_encoding;
+    out.policy_reason = e.policy_reason;
+  }
+  tc.shrink_scratch(scratch_keep_bytes);
+  scratch.shrink(scratch_keep_bytes);
+}
+
+std::uint64_t transform_service::output_bytes_bound(std::size_t json_bytes) const noexcept {
+  return transform_memory_bound(json_bytes, policy_, speeds_);
 }
 
 transform_service::transform_service(unsigned threads, std::uint64_t memory_budget, metrics& m)

@@ -10,7 +10,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "bfast/byte_buffer.hpp"
+#include "bfast/coding.hpp"
 #include "bfast/compress_arena.hpp"
+#include "bfast/padded_view.hpp"
 #include "bfast/policy.hpp"
 #include "bfast/config/config.hpp"
 #include "bfast/filter/network_hints.hpp"
@@ -20,9 +22,10 @@
 namespace bfast::server {
 
 struct transform_request {
-  std::string_view json;
+  padded_view json;                    // parsed in place: the buffer keeps the parser's padding
   bool pack_floats = false;
-  config::compress_mode mode = config::compress_mode::automatic;
+  route_mode mode = route_mode::automatic;
+  client_speeds client;                // the route's clients, for the policy
   filter::client_network network;
   bool accept_gzip = false;
   bool accept_zstd = false;
@@ -32,7 +35,7 @@ struct transform_outcome {
   transcode_result transcode;
   byte_buffer body;                    // the bytes to send
   std::size_t message_bytes = 0;       // the uncompressed B-FAST message
-  compress_kind compress = compress_kind::none;
+  compression_choice compress = compression_choice::none;
   std::string_view compress_token = "none";  // BFast-Status compress=: none | lz4 | lz4-parallel
   std::string_view content_encoding;   // empty, gzip or zstd
   std::string_view policy_reason = "none";
@@ -69,10 +72,9 @@ class transform_service {
     return budget_lease(&m_.transform_memory_bytes, static_cast<std::int64_t>(budget_));
   }
 
-  // Every byte a transform of `json_bytes` of JSON may hold beyond the JSON itself.
-  [[nodiscard]] std::uint64_t output_bytes_bound(std::size_t json_bytes) const noexcept {
-    return json_bytes + json_bytes / 2 + 4096;
-  }
+  // Bytes to lease, beyond the JSON's own buffer, before a transform of `json_bytes` bytes:
+  // every byte it can allocate (parsers, message, coded copy; see transform_memory_bound).
+  [[nodiscard]] std::uint64_t output_bytes_bound(std::size_t json_bytes) const noexcept;
 
   // Runs the transform on the transform threads and resumes the caller on its own executor.
   boost::asio::awaitable<void> run(const transform_request& req, transform_outcome& out);
@@ -81,6 +83,9 @@ class transform_service {
 
   // The synchronous work, on the calling thread (one transcoder and compressor per thread).
   void transform_now(const transform_request& req, transform_outcome& out);
+
+  // Per-thread scratch beyond this is freed after a transform, so RSS returns after a large body.
+  static constexpr std::size_t scratch_keep_bytes = std::size_t{4} << 20;
 
  private:
   std::uint64_t budget_;

@@ -161,9 +161,9 @@ TEST(policy, configuration_bounds_threads_and_thresholds) {
   EXPECT_EQ(choose_compression(in, fixed_speeds(), config).threads, 3);
   in.load = {8, 6, 0};  // two slots left
   EXPECT_EQ(choose_compression(in, fixed_speeds(), config).threads, 2);
-  config.parallel_threshold = huge + 1;
+  config.sizes.parallel_threshold = huge + 1;
   EXPECT_EQ(choose_compression(in, fixed_speeds(), config).choice, compression_choice::lz4);
-  config.min_bytes = huge + 1;
+  config.sizes.min_bytes = huge + 1;
   EXPECT_EQ(choose_compression(in, fixed_speeds(), config).reason, "small_body");
 }
 

@@ -81,12 +81,41 @@ TEST(config, routes_longest_prefix) {
       {"prefix": "/api/private", "enabled": false}]})");
   ASSERT_TRUE(r.errors.empty()) << r.errors.front();
   EXPECT_EQ(r.config.route_for("/api/x?y=/api/private").max_body_bytes, 100u);
-  EXPECT_EQ(r.config.route_for("/api/x").compress, compress_mode::never);
+  EXPECT_EQ(r.config.route_for("/api/x").compress, route_mode::never);
   EXPECT_TRUE(r.config.route_for("/api/x").pack_floats);
   EXPECT_FALSE(r.config.route_for("/api/private/1").enabled);
   EXPECT_TRUE(r.config.route_for("/other").enabled);
   const auto none = load_json_text(R"({"routes": [{"prefix": "/api/"}]})");
   EXPECT_FALSE(none.config.route_for("/other").enabled);
+}
+
+TEST(config, routes_set_their_clients_speeds) {
+  const auto r = load_json_text(R"({"routes": [
+      {"prefix": "/"},
+      {"prefix": "/mobile/", "client_decode_bytes_per_s": 4e6, "client_lz4_bytes_per_s": 20000000,
+       "client_gzip_bytes_per_s": 1e8, "client_zstd_bytes_per_s": 2e8}]})");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const client_speeds& mobile = r.config.route_for("/mobile/feed").client;
+  EXPECT_EQ(mobile.decode_bytes_per_s, 4e6);
+  EXPECT_EQ(mobile.lz4_bytes_per_s, 2e7);
+  EXPECT_EQ(mobile.gzip_bytes_per_s, 1e8);
+  EXPECT_EQ(mobile.zstd_bytes_per_s, 2e8);
+  // Routes that say nothing keep the policy's defaults.
+  const client_speeds defaults;
+  EXPECT_EQ(r.config.route_for("/api").client.decode_bytes_per_s, defaults.decode_bytes_per_s);
+  EXPECT_EQ(r.config.route_for("/api").client.zstd_bytes_per_s, defaults.zstd_bytes_per_s);
+}
+
+TEST(config, client_speeds_must_be_plausible_numbers) {
+  for (const char* bad : {R"("fast")", "0", "-5", "999", "1e13", "true"}) {
+    const std::string text = std::string(R"({"routes": [{"prefix": "/", "client_lz4_bytes_per_s": )") +
+                             bad + "}]}";
+    const auto r = load_json_text(text);
+    EXPECT_TRUE(has_error_naming(r, "routes[0].client_lz4_bytes_per_s: expected bytes per second"))
+        << bad;
+  }
+  const auto typo = load_json_text(R"({"routes": [{"prefix": "/", "client_decode_bytes": 1e6}]})");
+  EXPECT_TRUE(has_error_naming(typo, "routes[0].client_decode_bytes: unknown field"));
 }
 
 TEST(config, trusted_ranges) {

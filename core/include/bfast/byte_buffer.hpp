@@ -45,6 +45,15 @@ class byte_buffer {
 
   void clear() noexcept { size_ = 0; }
 
+  // The least capacity a buffer that allocates holds.
+  static constexpr std::size_t min_capacity = 256;
+
+  // The most capacity a buffer that started empty holds after growing to n bytes bit by bit (one
+  // reserve or ensure of n on an empty buffer holds exactly max(n, min_capacity)).
+  [[nodiscard]] static constexpr std::size_t capacity_bound(std::size_t n) noexcept {
+    return n <= min_capacity ? min_capacity : n + n / 2 + 1;
+  }
+
   // Makes room for n more bytes; returns the write position.
   std::uint8_t* ensure(std::size_t n) {
     if (capacity_ - size_ < n) grow(size_ + n);
@@ -72,9 +81,12 @@ class byte_buffer {
   void append(std::span<const std::uint8_t> s) { append(s.data(), s.size()); }
 
  private:
+  // Half as much again, or exactly what is asked when that is more: a buffer filled in one go
+  // holds no slack, one filled bit by bit grows geometrically.
   void grow(std::size_t need) {
-    std::size_t cap = capacity_ < 256 ? 256 : capacity_;
-    while (cap < need) cap = cap + cap / 2;
+    std::size_t cap = capacity_ + capacity_ / 2;
+    if (cap < need) cap = need;
+    if (cap < min_capacity) cap = min_capacity;
     auto* p = static_cast<std::uint8_t*>(std::realloc(data_, cap));
     if (!p) throw std::bad_alloc();
     data_ = p;

@@ -7,36 +7,29 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "bfast/byte_buffer.hpp"
+#include "bfast/coding.hpp"
 #include "bfast/decoder.hpp"
 #include "bfast/status.hpp"
 
 namespace bfast {
 
 class compress_arena;
-class transcoder;
-
-enum class lz4_layout_choice : std::uint8_t {
-  by_size,   // parallel chunks from parallel_threshold bytes on, a single block below
-  single,
-  parallel,
-};
 
 struct lz4_options {
-  std::size_t chunk_bytes = std::size_t{256} * 1024;  // slice of the message per parallel chunk
-  std::size_t parallel_threshold = 1'000'000;          // as the reference encoder
-  std::size_t min_bytes = 257;  // messages of 256 bytes or less are never compressed
-  lz4_layout_choice layout = lz4_layout_choice::by_size;
+  compression_sizes sizes;
+  std::optional<message_layout> layout;  // lz4_single or lz4_parallel forces it; empty: by size
   int hc_level = 0;      // 0: LZ4 fast; 1..12: LZ4 HC at that level (fewer bytes, more CPU)
   int acceleration = 1;  // LZ4 fast only; higher is faster and larger
 };
 
 enum class compress_error : std::uint8_t {
   ok = 0,
-  too_small,    // at or below min_bytes: send the message as it is
+  too_small,    // compression_sizes::too_small: send the message as it is
   too_large,    // beyond what the layout's u32 sizes or LZ4's input limit can carry
   bad_options,  // chunk_bytes of 0 or beyond LZ4's input limit
   codec_failed, // the codec reported an error (out of memory, ...)
@@ -76,19 +69,8 @@ struct [[nodiscard]] compress_result {
   return (size & 0xFFFFu) == 0x4642u;
 }
 
-enum class pipeline_mode : std::uint8_t {
-  overlapped,  // slices of the message are compressed while the transcoder writes later ones
-  sequential,  // transcode the whole message, then compress it
-};
-
-struct encode_result {
-  transcode_result transcode;
-  compress_result compress;
-  [[nodiscard]] bool ok() const noexcept { return transcode.ok(); }
-};
-
-// Compresses messages; holds the per-chunk buffers and the uncompressed message between calls so
-// their pages stay warm. One per thread; the arena it uses is shared.
+// Compresses messages; holds the per-chunk buffers between calls so their pages stay warm. One per
+// thread; the arena it uses is shared.
 class lz4_compressor {
  public:
   // With no arena every chunk is compressed on the calling thread.
@@ -104,23 +86,17 @@ class lz4_compressor {
   compress_result compress(std::span<const std::uint8_t> message, byte_buffer& out,
                            int threads = 0);
 
-  // JSON text -> the bytes to send: the compressed message, or the uncompressed message when it
-  // is too small to compress (compress.error == too_small). On a transcode error `out` is empty.
-  // Sequential is the default: it measured faster (README, "Compression"); both give the same bytes.
-  encode_result encode_json(transcoder& t, std::string_view json, byte_buffer& out,
-                            int threads = 0, pipeline_mode mode = pipeline_mode::sequential,
-                            bool padding_available = false);
-
-  // The uncompressed message of the last encode_json call.
-  [[nodiscard]] std::span<const std::uint8_t> last_message() const noexcept;
-
   [[nodiscard]] const lz4_options& options() const noexcept;
   void set_options(const lz4_options& options) noexcept;
   [[nodiscard]] compress_arena* arena() const noexcept;
 
-  struct impl;  // defined in core/src, where the pipeline shares it
+  // Bytes of scratch held between calls (chunk buffers).
+  [[nodiscard]] std::size_t scratch_bytes() const noexcept;
+  // Frees the scratch when it holds more than `keep_bytes`, so a large body's pages go back.
+  void shrink_scratch(std::size_t keep_bytes) noexcept;
 
  private:
+  struct impl;
   std::unique_ptr<impl> impl_;
 };
 

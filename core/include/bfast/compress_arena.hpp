@@ -38,10 +38,8 @@ class compress_arena {
   // Created on first use with the hardware concurrency, for programs that want no other.
   [[nodiscard]] static compress_arena& shared();
 
-  struct impl;
-  [[nodiscard]] impl& internals() noexcept { return *impl_; }
-
  private:
+  struct impl;
   std::unique_ptr<impl> impl_;
 };
 

@@ -21,16 +21,10 @@
 #include <optional>
 #include <string_view>
 
+#include "bfast/coding.hpp"
 #include "bfast/compress_arena.hpp"
 
 namespace bfast {
-
-enum class route_mode : std::uint8_t { automatic, always, never };
-
-enum class compression_choice : std::uint8_t { none, lz4, lz4_parallel, gzip, zstd };
-
-// "none", "lz4", "lz4-parallel", "gzip", "zstd".
-[[nodiscard]] std::string_view choice_name(compression_choice c) noexcept;
 
 struct codec_speed {
   double compress_bytes_per_s = 0;  // input bytes per second on one thread; 0: not measured
@@ -54,8 +48,8 @@ struct server_speeds {
 // kit measures it (loadtest/, "Decoding alone"): about 6 ms per 100 KB of B-FAST message for raw
 // B-FAST (16 MB/s; 88.8 KB in 6.3 ms, 306 KB in 20 ms, 7.4 MB in 310 ms), against 0.5 ms for
 // JSON.parse of the same records. LZ4 is undone by lz4js inside that decoder, after the last
-// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Configure them per
-// deployment.
+// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Each route may set
+// its own (config: client_*_bytes_per_s).
 struct client_speeds {
   double decode_bytes_per_s = 16e6;    // B-FAST message bytes per second
   double lz4_bytes_per_s = 98e6;       // uncompressed bytes per second out of lz4js
@@ -64,9 +58,7 @@ struct client_speeds {
 };
 
 struct policy_config {
-  std::size_t min_bytes = 257;             // smaller bodies are never compressed
-  std::size_t parallel_threshold = 1'000'000;
-  std::size_t chunk_bytes = std::size_t{256} * 1024;
+  compression_sizes sizes;
   int max_threads = 0;                     // per response; 0: the arena's concurrency
   double default_rtt_s = 0.05;             // assumed when the client's RTT is unknown
   double default_bandwidth_bytes_per_s = 1.25e6;  // 10 Mbit/s, assumed when unknown
@@ -105,7 +97,7 @@ struct compression_decision {
   int level = 0;                   // gzip / zstd: the level to apply (the one estimated)
   std::string_view reason;         // snake_case token, static storage
   policy_estimate chosen;          // the estimate of the choice (zero for rule-based choices)
-  std::array<policy_estimate, 5> candidates{};  // every estimate made, for logs and -v
+  std::array<policy_estimate, compression_choice_count> candidates{};  // every estimate made, for logs and -v
   std::size_t candidate_count = 0;
 };
 

@@ -38,9 +38,6 @@ struct [[nodiscard]] transcode_result {
   std::string_view detail; // a short human-readable explanation, static storage
 
   [[nodiscard]] bool ok() const noexcept { return error == transcode_error::ok; }
-  [[nodiscard]] bool representable() const noexcept {
-    return error != transcode_error::invalid_json;
-  }
 };
 
 enum class decode_error : std::uint8_t {

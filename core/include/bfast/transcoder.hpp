@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "bfast/byte_buffer.hpp"
+#include "bfast/padded_view.hpp"
 #include "bfast/status.hpp"
 
 namespace bfast {
@@ -25,16 +26,6 @@ struct transcode_stats {
   std::size_t table_bytes = 0;    // header + table, i.e. where the root value starts
 };
 
-// Told about consecutive, final slices of a message while the transcoder is still writing it.
-class slice_sink {
- public:
-  // Bytes [begin, end) of the output buffer will not change any more.
-  virtual void on_slice(std::size_t begin, std::size_t end) = 0;
-
- protected:
-  ~slice_sink() = default;
-};
-
 class transcoder {
  public:
   explicit transcoder(transcode_options options = {});
@@ -45,20 +36,11 @@ class transcoder {
   transcoder& operator=(transcoder&&) noexcept;
 
   // Replaces the contents of `out` with the B-FAST message for `json`. On failure `out` is left
-  // empty and the result says why. `json` may be any buffer; it is copied into a reused padded
-  // scratch buffer unless `padding_available` says at least 64 readable bytes follow it.
-  transcode_result transcode(std::string_view json, byte_buffer& out,
-                             bool padding_available = false);
+  // empty and the result says why. The text is parsed where it lies.
+  transcode_result transcode(padded_view json, byte_buffer& out);
 
-  // Keys-first mode, for compressing while transcoding: a first pass collects the key table, then
-  // the header, the table and the root value are written straight into `out`, and
-  // sink.on_slice(k * slice_bytes, (k + 1) * slice_bytes) is called as soon as each full slice is
-  // final. `out`'s storage is reserved up front (message_bound) and does not move until the call
-  // returns. The bytes are the same as transcode() writes. Documents the fast path refuses are
-  // transcoded without calling the sink. On failure `out` is empty.
-  transcode_result transcode_sliced(std::string_view json, byte_buffer& out,
-                                    std::size_t slice_bytes, slice_sink& sink,
-                                    bool padding_available = false);
+  // As above for text without the padding: it is first copied into a reused padded buffer.
+  transcode_result transcode(std::string_view json, byte_buffer& out);
 
   // No message transcoded from `json_bytes` bytes of JSON is larger than this.
   [[nodiscard]] static std::size_t message_bound(std::size_t json_bytes) noexcept;
@@ -67,8 +49,18 @@ class transcoder {
   [[nodiscard]] const transcode_options& options() const noexcept;
   void set_options(const transcode_options& options) noexcept;
 
-  // Bytes of readable padding the parser needs after the input to skip the copy.
-  static constexpr std::size_t required_padding = 64;
+  // Bytes the parser, its input copy and the body and key scratch hold between calls.
+  [[nodiscard]] std::size_t scratch_bytes() const noexcept;
+  // Frees that scratch when it holds more than `keep_bytes`, so a large body's pages go back.
+  void shrink_scratch(std::size_t keep_bytes) noexcept;
+
+  // What one transcode of `json_bytes` bytes allocates from fresh scratch, on either parse path.
+  // `padded`: the input came as a padded_view.
+  struct memory_use {
+    std::size_t held = 0;  // still allocated on return: parsers, copies, scratch, the message
+    std::size_t peak = 0;  // the most at any moment (validating refused text briefly holds more)
+  };
+  [[nodiscard]] static memory_use memory_bound(std::size_t json_bytes, bool padded) noexcept;
 
  private:
   struct impl;

@@ -9,19 +9,19 @@
 #include <string_view>
 #include <vector>
 
+#include "bfast/coding.hpp"
 #include "bfast/config/cidr.hpp"
+#include "bfast/policy.hpp"
 
 namespace bfast::config {
-
-enum class compress_mode : std::uint8_t { automatic, always, never };
-[[nodiscard]] std::string_view to_string(compress_mode m) noexcept;
 
 struct route_rule {
   std::string prefix = "/";
   bool enabled = true;
   std::uint64_t max_body_bytes = 64ull << 20;
-  compress_mode compress = compress_mode::automatic;
+  route_mode compress = route_mode::automatic;
   bool pack_floats = false;
+  client_speeds client;  // client_*_bytes_per_s: what this route's clients decode at
 };
 
 struct endpoint {
