@@ -132,6 +132,9 @@ class Proxy:
              "--upstream", f"http://127.0.0.1:{upstream_port}",
              "--drain-delay-ms", str(drain_delay_ms),
              "--shutdown-timeout-ms", str(shutdown_timeout_ms),
+             # Room for every held transform at once: this test is about the drain, not the
+             # memory budget (a transform leases about 45x its JSON).
+             "--transform-memory-budget-bytes", str(4 << 30),
              "--threads", "2"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_until(lambda: self.admin_status("/healthz") == 200, "the proxy did not start")

@@ -26,7 +26,7 @@ TEST(config, defaults_are_valid) {
   EXPECT_TRUE(r.errors.empty());
   EXPECT_EQ(r.config.listen.to_string(), "127.0.0.1:8080");
   EXPECT_EQ(r.config.max_header_bytes, 61440u);
-  EXPECT_EQ(r.config.route_for("/x").max_body_bytes, 64ull << 20);
+  EXPECT_EQ(r.config.route_for("/x").max_body_bytes, 16ull << 20);
 }
 
 TEST(config, flags_beat_env_beat_file) {

@@ -245,7 +245,7 @@ struct world {
   world()
       : cfg(make_config()),
         transforms(1, 64ull << 20, stats),
-        log(false),
+        log(false, 4096, stats.access_log_dropped),
         w(4, std::chrono::milliseconds(60'000), stats.upstream_pool),
         acceptor(w.ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
         state{cfg, stats, transforms, log, {acceptor.local_endpoint()}} {}

@@ -110,7 +110,7 @@ class upstream_client_test : public ::testing::Test {
   upstream_client_test()
       : cfg_(make_config()),
         transforms_(1, 16ull << 20, stats_),
-        log_(false),
+        log_(false, 4096, stats_.access_log_dropped),
         w_(4, std::chrono::milliseconds(60'000), stats_.upstream_pool) {}
 
   static config::proxy_config make_config() {

@@ -18,7 +18,7 @@ namespace bfast::config {
 struct route_rule {
   std::string prefix = "/";
   bool enabled = true;
-  std::uint64_t max_body_bytes = 64ull << 20;
+  std::uint64_t max_body_bytes = 16ull << 20;
   route_mode compress = route_mode::automatic;
   bool pack_floats = false;
   client_speeds client;  // client_*_bytes_per_s: what this route's clients decode at
@@ -59,7 +59,7 @@ struct proxy_config {
   std::uint64_t max_request_body_bytes = 16ull << 20;
   std::uint32_t max_connections = 10'000;
   std::uint32_t admin_max_connections = 64;
-  std::uint64_t transform_memory_budget_bytes = 512ull << 20;
+  std::uint64_t transform_memory_budget_bytes = 1024ull << 20;
   std::uint32_t upstream_pool_max_idle = 64;  // idle upstream connections kept per I/O thread
 
   // Adaptivity.

@@ -45,7 +45,7 @@ inline constexpr std::size_t reason_count = static_cast<std::size_t>(reason::cou
 struct exchange_facts {
   bool negotiated = false;          // the client prefers B-FAST (accept_prefers_bfast)
   bool route_enabled = true;
-  std::uint64_t size_limit = 64ull << 20;
+  std::uint64_t size_limit = 16ull << 20;
 };
 
 struct header_decision {

@@ -22,7 +22,7 @@ class decision_sink {
 
 struct route_facts {
   bool enabled = true;
-  std::uint64_t max_body_bytes = 64ull << 20;
+  std::uint64_t max_body_bytes = 16ull << 20;
 };
 
 class exchange_filter {

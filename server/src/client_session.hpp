@@ -1,0 +1,153 @@
+// One client connection, as a state machine over its exchanges: read a request under the
+// header deadline, check it, send it upstream (upstream_client), let the exchange's filter decide
+// on the response, then stream the body through or buffer, transform and send it. One coroutine
+// per connection; every read and write has a deadline, and every buffer a bound. The request
+// side is in client_session.cpp, the response side in client_response.cpp.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "bfast/filter/exchange.hpp"
+#include "bfast/filter/network_hints.hpp"
+#include "server_state.hpp"
+#include "upstream_client.hpp"
+
+namespace bfast::server {
+
+namespace http = beast::http;
+
+// What one exchange leaves behind for the access log.
+struct exchange_record {
+  std::string method;
+  std::string target;
+  unsigned version = 11;
+  bool client_keep_alive = true;
+  unsigned status = 0;
+  std::string_view decision;  // set when the proxy answered itself; else the filter's
+  std::string_view reason;
+  std::string_view compress;
+  std::uint64_t bytes_out = 0;
+  double upstream_ms = 0;
+  bool aborted = false;
+};
+
+// How sending the request went, from the client's side.
+enum class request_outcome { sent, client_gone, bad_body, body_too_large, upstream_failed };
+
+// A relay buffer lent by the worker for one exchange.
+class relay_lease {
+ public:
+  explicit relay_lease(relay_buffers& from) : from_(from) {}
+  relay_lease(const relay_lease&) = delete;
+  relay_lease& operator=(const relay_lease&) = delete;
+  ~relay_lease() { from_.give_back(std::move(buffer_)); }
+  char* data() {
+    if (!buffer_) buffer_ = from_.take();
+    return buffer_.get();
+  }
+  static constexpr std::size_t size() { return relay_buffers::buffer_bytes; }
+
+ private:
+  relay_buffers& from_;
+  std::unique_ptr<char[]> buffer_;
+};
+
+class proxy_session {
+ public:
+  proxy_session(shared_state& state, worker& w, tcp::socket socket);
+  ~proxy_session();
+  proxy_session(const proxy_session&) = delete;
+  proxy_session& operator=(const proxy_session&) = delete;
+
+  asio::awaitable<void> run();
+
+  void close_if_idle() {
+    if (idle_) stream_.close();
+  }
+
+ private:
+  using clock_type = std::chrono::steady_clock;
+
+  asio::awaitable<bool> handle_request();
+
+  asio::awaitable<bool> exchange(filter::exchange_filter& ex_filter, relay_lease& relay);
+
+  filter::client_network client_network_of(const http::fields& req);
+
+  // The request body, relayed piece by piece as it arrives. The idle deadline restarts with
+  // every byte received, so a slow but live sender is never cut.
+  asio::awaitable<request_outcome> send_request_body(bool chunked, bool expect_continue,
+                                                     relay_lease& relay);
+
+  // The upstream's header moves into the client's response; the parser keeps its framing state.
+  http::response<http::buffer_body> response_from_upstream();
+
+  // Streams the upstream body (after `prefix`, bytes already read from it) to the client.
+  // Returns whether the client connection can carry another request.
+  asio::awaitable<bool> send_streamed(bool header_only, std::string_view prefix,
+                                      relay_lease& relay);
+
+  // The upstream body ended early, went idle or broke its framing: finishing the response would
+  // present a truncated body as complete, so the client connection is reset instead.
+  bool abort_on_upstream_body_error(const beast::error_code& ec);
+
+  // One write to the client under its deadline: the response head when given, then `data`.
+  asio::awaitable<bool> write_client(std::string_view data, bool last,
+                                     const http::response_header<>* head, bool chunked = false);
+
+  // Sends a body held whole in memory, in pieces so each write has its own deadline. The first
+  // piece shares its write with the header.
+  asio::awaitable<bool> send_buffered(http::response<http::buffer_body>& res, bool header_only,
+                                      std::string_view body);
+
+  asio::awaitable<bool> transform_response(filter::exchange_filter& ex_filter,
+                                           const config::route_rule& route,
+                                           transform_request& treq, bool header_only,
+                                           relay_lease& relay);
+
+  asio::awaitable<bool> send_simple(http::status status, std::string_view text, bool keep);
+
+  // A 4xx of the proxy's own, then close: what follows on the connection cannot be trusted.
+  asio::awaitable<bool> reject(http::status status, reject_kind kind);
+
+  asio::awaitable<bool> send_upstream_error_status(bool timed_out, bool keep_ok = true);
+
+  // `keep_ok`: the request was read whole, so the connection may carry the next one.
+  asio::awaitable<bool> send_upstream_error(bool keep_ok = true);
+
+  void log(const filter::exchange_filter& ex_filter, clock_type::time_point started);
+
+  void abort_client();
+
+  void close_client();
+
+  bool client_keep_alive() const { return ex_.client_keep_alive && !s_.draining.load(); }
+
+  shared_state& s_;
+  const config::proxy_config& cfg_;
+  worker& w_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section
+  std::string client_address_;
+  bool peer_trusted_ = false;
+  bool idle_ = false;
+  exchange_record ex_;
+  std::string head_;  // the serialized head of the response being written
+  std::optional<http::request_parser<http::empty_body>> req_header_;
+  std::optional<http::request_parser<http::buffer_body>> req_body_;
+  upstream_client up_;
+};
+
+}  // namespace bfast::server
