@@ -1,8 +1,9 @@
 """Checks the deployment files: docker/k8s/*.yaml, docker/compose.yaml and docker/Dockerfile.
 
 Every port and timing is read from the proxy config held in each ConfigMap, and the rest of the
-files must agree with it: container ports, probes, the Service, the image's EXPOSE, and a
-termination grace period long enough for the drain.
+files must agree with it: container ports, probes, the Service, the image's EXPOSE, a
+termination grace period long enough for the drain, and a memory limit that holds the transform
+budget plus the rest of the proxy's memory (docker/k8s/README.md, "Memory limit").
 
 usage: check_manifests.py REPO_ROOT [--proxy-binary PATH]
 With --proxy-binary, each ConfigMap's config must also pass `bfast-proxy --check-config`.
@@ -31,6 +32,28 @@ SHUTDOWN_TIMEOUT_KEY = "shutdown_timeout_ms"
 DEFAULT_DRAIN_DELAY_S = 5.0
 DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
 
+# Memory terms of docker/k8s/README.md ("Memory limit"); defaults from config.hpp.
+KiB = 1 << 10
+MiB = 1 << 20
+BUDGET_KEY = "transform_memory_budget_bytes"
+MAX_CONNECTIONS_KEY = "max_connections"
+MAX_HEADER_KEY = "max_header_bytes"
+ACCESS_LOG_BUFFER_KEY = "access_log_buffer_bytes"
+TRANSFORM_THREADS_KEY = "transform_threads"
+DEFAULTS = {BUDGET_KEY: 1024 * MiB, MAX_CONNECTIONS_KEY: 10_000, MAX_HEADER_KEY: 60 * KiB,
+            ACCESS_LOG_BUFFER_KEY: 1 * MiB}
+PROCESS_AT_REST = 8 * MiB         # idle RSS, measured about 7 MB
+PER_TRANSFORM_THREAD = 10 * MiB   # two kept 4 MiB scratch buffers, zstd and deflate contexts
+RELAY_BUFFER = 64 * KiB
+UPSTREAM_READ_MIN = 64 * KiB
+READ_SLACK = 16 * KiB             # past max_header_bytes, on both read buffers
+SESSION_STATE = 8 * KiB           # socket and session, measured about 6.5 KB idle
+MARGIN_FRACTION = 8               # at least 1/8 of the sum, for allocator slack
+
+QUANTITY = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+QUANTITY_UNITS = {None: 1, "Ki": KiB, "Mi": MiB, "Gi": 1 << 30, "Ti": 1 << 40,
+                  "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
 PROXY_IMAGE = re.compile(r"(^|/)bfast-proxy(:|@|$)")
 CONFIG_FILE_NAME = "proxy.json"
 
@@ -45,6 +68,25 @@ def port_of(address):
     if not host or not port.isdigit():
         raise ValueError(f"not HOST:PORT: {address!r}")
     return int(port)
+
+
+def quantity_bytes(text):
+    match = QUANTITY.match(str(text))
+    if not match:
+        raise ValueError(f"not a memory quantity: {text!r}")
+    return int(match.group(1)) * QUANTITY_UNITS[match.group(2)]
+
+
+def memory_need(setting):
+    """The memory limit the README's table asks for, from setting(key) -> effective value."""
+    header = setting(MAX_HEADER_KEY)
+    client_read = header + READ_SLACK
+    upstream_read = max(UPSTREAM_READ_MIN, header) + READ_SLACK
+    per_connection = SESSION_STATE + RELAY_BUFFER + client_read + upstream_read
+    threads = setting(TRANSFORM_THREADS_KEY)
+    base = PROCESS_AT_REST + setting(ACCESS_LOG_BUFFER_KEY) + threads * PER_TRANSFORM_THREAD
+    total = setting(BUDGET_KEY) + base + setting(MAX_CONNECTIONS_KEY) * per_connection
+    return total + total // MARGIN_FRACTION
 
 
 def millis_to_seconds(config, key, default_s):
@@ -212,6 +254,35 @@ class ManifestChecks:
                 self.assertIn("cpu", res.get("requests", {}))
                 self.assertIn("memory", res.get("requests", {}))
                 self.assertIn("memory", res.get("limits", {}))
+
+    def explicit_setting(self, key):
+        """The proxy's value for key from its flags, env or ConfigMap, or None when unset."""
+        # Flags beat the environment, which beats the file (config.cpp).
+        flag = "--" + key.replace("_", "-")
+        args = self.proxy.get("args", [])
+        if flag in args:
+            return int(args[args.index(flag) + 1])
+        env = {e["name"]: e.get("value") for e in self.proxy.get("env", [])}
+        if "BFAST_PROXY_" + key.upper() in env:
+            return int(env["BFAST_PROXY_" + key.upper()])
+        if key in self.config.raw:
+            return int(self.config.raw[key])
+        return None
+
+    def proxy_setting(self, key):
+        value = self.explicit_setting(key)
+        return DEFAULTS[key] if value is None else value
+
+    def test_memory_limit_covers_budget(self):
+        # The limit is derived from these, so none is left to a default (the thread count's is
+        # one per core, which the limit cannot know).
+        for key in (BUDGET_KEY, MAX_CONNECTIONS_KEY, TRANSFORM_THREADS_KEY):
+            self.assertIsNotNone(self.explicit_setting(key), f"{key} set for the proxy")
+        self.assertGreater(self.proxy_setting(TRANSFORM_THREADS_KEY), 0)
+        limit = quantity_bytes(self.proxy["resources"]["limits"]["memory"])
+        need = memory_need(self.proxy_setting)
+        self.assertGreaterEqual(limit, need, f"limit {limit / MiB:.0f} MiB, needs "
+                                f"{need / MiB:.0f} MiB (docker/k8s/README.md, Memory limit)")
 
     def test_grace_period_covers_drain(self):
         # Native sidecars are stopped after the app containers, so the app's preStop pause
