@@ -50,7 +50,7 @@ struct proxy_config {
   std::uint32_t upstream_connect_timeout_ms = 2'000;
   std::uint32_t upstream_header_timeout_ms = 30'000;
   std::uint32_t upstream_body_idle_timeout_ms = 30'000;
-  std::uint32_t upstream_pool_idle_timeout_ms = 30'000;
+  std::uint32_t upstream_pool_idle_timeout_ms = 1'500;  // below gunicorn's 2 s and Node's 5 s
   std::uint32_t drain_delay_ms = 5'000;
   std::uint32_t shutdown_timeout_ms = 30'000;
 
