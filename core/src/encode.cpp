@@ -1,5 +1,7 @@
 #include "bfast/encode.hpp"
 
+#include <array>
+
 #include <lz4.h>
 // For ZSTD_estimateCCtxSize, which the memory bound needs.
 #define ZSTD_STATIC_LINKING_ONLY
@@ -15,6 +17,17 @@ constexpr std::size_t deflate_state_bytes = (std::size_t{1} << 17) + (std::size_
 
 transport_codec transport_of(compression_choice c) noexcept {
   return c == compression_choice::gzip ? transport_codec::gzip : transport_codec::zstd;
+}
+
+// ZSTD_estimateCCtxSize walks zstd's parameter tables: far too slow for every response, and
+// its answer depends on the level alone.
+std::size_t zstd_context_bytes(int level) noexcept {
+  static const std::array<std::size_t, 23> by_level = [] {
+    std::array<std::size_t, 23> sizes{};
+    for (int l = 1; l < static_cast<int>(sizes.size()); ++l) sizes[l] = ZSTD_estimateCCtxSize(l);
+    return sizes;
+  }();
+  return by_level[static_cast<std::size_t>(std::clamp(level, 1, 22))];
 }
 
 }  // namespace
@@ -85,7 +98,7 @@ std::size_t encode_memory_bound(std::size_t message_bytes, const policy_config& 
                                    exact(chunk);
   const std::size_t gzip = exact(message_bytes + message_bytes / 1000 + 64) + deflate_state_bytes;
   const int zstd_level = std::max(speeds.zstd_level, default_zstd_level);
-  const std::size_t zstd = exact(ZSTD_compressBound(message_bytes)) + ZSTD_estimateCCtxSize(zstd_level);
+  const std::size_t zstd = exact(ZSTD_compressBound(message_bytes)) + zstd_context_bytes(zstd_level);
   return std::max({lz4_single, lz4_parallel, gzip, zstd});
 }
 

@@ -214,7 +214,11 @@ asio::awaitable<bool> upstream_client::read_header(bool head_request) {
     }
     const unsigned status = parser_->get().result_int();
     if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
-    if (status >= 100 && status < 200) continue;  // interim: consumed, never relayed
+    if (status >= 100 && status < 200) {
+      // Interim: consumed, never relayed. The upstream has the request, so no retry from here.
+      retryable_ = false;
+      continue;
+    }
     if (const auto bad = check_final_header()) co_return fail(*bad, false);
     break;
   }
