@@ -1,3 +1,6 @@
+// Loading and validating the configuration. Longer than the house's 400 lines on purpose: the
+// settings table (one row per key) and the three readers it drives (file, environment, flags),
+// the help text and validation share the row type, and splitting them would split the table.
 #include "bfast/config/config.hpp"
 
 #include <array>

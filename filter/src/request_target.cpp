@@ -57,13 +57,16 @@ bool valid_host_value(std::string_view value) noexcept {
     if (!valid_reg_name(host)) return false;
   }
   if (port.size() > 5) return false;
-  for (char c : port)
+  unsigned long number = 0;
+  for (char c : port) {
     if (c < '0' || c > '9') return false;
-  return true;
+    number = number * 10 + static_cast<unsigned long>(c - '0');
+  }
+  return number <= 65535;
 }
 
 request_destination check_destination(const http::fields& fields, std::string_view target,
-                                      unsigned version) {
+                                      unsigned version, bool options_method) {
   request_destination d;
   const auto hosts = fields.count(http::field::host);
   if (hosts > 1) {
@@ -72,6 +75,10 @@ request_destination check_destination(const http::fields& fields, std::string_vi
   }
   if (hosts == 1 && !valid_host_value(fields[http::field::host])) {
     d.error = host_error::invalid;
+    return d;
+  }
+  if (target == "*" && !options_method) {
+    d.error = host_error::bad_target;
     return d;
   }
   if (!target.empty() && target.front() != '/' && target != "*") {

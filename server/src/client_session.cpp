@@ -6,6 +6,8 @@
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -147,15 +149,16 @@ asio::awaitable<bool> proxy_session::exchange(filter::exchange_filter& ex_filter
   ex_.version = req.version();
   ex_.client_keep_alive = req.keep_alive();
 
+  if (req.method() == http::verb::connect)
+    co_return co_await reject(http::status::method_not_allowed, reject_kind::method_not_allowed);
   // Request smuggling: the framing must be unambiguous before a byte goes upstream.
   if (filter::check_request_framing(req, req.version()) != filter::framing_error::none)
     co_return co_await reject(http::status::bad_request, reject_kind::smuggling);
   const filter::request_destination dest =
-      filter::check_destination(req, req.target(), req.version());
+      filter::check_destination(req, req.target(), req.version(),
+                                req.method() == http::verb::options);
   if (dest.error != filter::host_error::none)
     co_return co_await reject(http::status::bad_request, reject_kind::bad_host);
-  if (req.method() == http::verb::connect)
-    co_return co_await reject(http::status::method_not_allowed, reject_kind::method_not_allowed);
   // An HTTP/1.0 client cannot take an interim response (RFC 9110 §10.1.1): its Expect is
   // ignored.
   bool expect_continue = false;
@@ -213,7 +216,10 @@ asio::awaitable<bool> proxy_session::exchange(filter::exchange_filter& ex_filter
 
   const bool head_upstream = client_head && !head_via_get;
   bool body_unread = false;  // the upstream answered before the body was all read
-  if (!co_await up_.send_head(ureq.base(), retryable)) co_return co_await send_upstream_error();
+  // Failing before the body was read, the connection cannot carry another request: the unread
+  // body would be taken for one.
+  if (!co_await up_.send_head(ureq.base(), retryable))
+    co_return co_await send_upstream_error(!has_body);
   if (has_body) {
     const request_outcome sent = co_await send_request_body(chunked_body, expect_continue, relay);
     switch (sent) {
@@ -282,7 +288,22 @@ asio::awaitable<request_outcome> proxy_session::send_request_body(bool chunked, 
   req_body_.emplace(std::move(*req_header_));
   req_body_->body_limit(cfg_.max_request_body_bytes);
   char* const data = relay.data();
+  // Only bytes from the client restart the idle deadline; what the upstream sends does not.
+  asio::steady_timer idle(stream_.get_executor(), milliseconds(cfg_.client_body_idle_timeout_ms));
   while (!req_body_->is_done()) {
+    if (buffer_.size() == 0) {
+      // Waiting for the client, the upstream is watched too: it may answer (413, 401, ...)
+      // before the body is whole, and that answer must not wait for a client that paused.
+      using namespace asio::experimental::awaitable_operators;
+      auto won = co_await (stream_.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
+                           up_.wait_readable() || idle.async_wait(use_tuple));
+      if (won.index() == 1) {
+        const bool interim = co_await up_.read_interim();
+        if (!interim) co_return request_outcome::upstream_failed;
+        continue;
+      }
+      if (won.index() == 2) co_return request_outcome::client_gone;
+    }
     req_body_->get().body().data = data;
     req_body_->get().body().size = relay.size();
     stream_.expires_after(milliseconds(cfg_.client_body_idle_timeout_ms));
@@ -294,10 +315,12 @@ asio::awaitable<request_outcome> proxy_session::send_request_body(bool chunked, 
       co_return is_connection_error(ec) ? request_outcome::client_gone : request_outcome::bad_body;
     }
     const std::size_t got = relay.size() - req_body_->get().body().size;
+    idle.expires_after(milliseconds(cfg_.client_body_idle_timeout_ms));
     const body_piece piece({}, {data, got}, chunked, req_body_->is_done());
     if (piece.empty()) continue;
     if (!co_await up_.send_body(piece)) co_return request_outcome::upstream_failed;
   }
+  up_.body_sent();
   co_return request_outcome::sent;
 }
 

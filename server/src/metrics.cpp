@@ -101,6 +101,7 @@ std::string_view token(upstream_error_kind k) noexcept {
     case upstream_error_kind::reset_before_response: return "reset_before_response";
     case upstream_error_kind::body_reset: return "body_reset";
     case upstream_error_kind::body_timeout: return "body_timeout";
+    case upstream_error_kind::send_timeout: return "send_timeout";
     case upstream_error_kind::count_: break;
   }
   return "unknown";

@@ -49,6 +49,7 @@ enum class upstream_error_kind : std::uint8_t {
   reset_before_response,
   body_reset,
   body_timeout,
+  send_timeout,  // the request body stalled on its way up
   count_,
 };
 

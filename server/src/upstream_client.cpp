@@ -113,17 +113,19 @@ asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
   auto& socket = stream_->socket();
   std::array<asio::const_buffer, 5> rest = piece.buffers();
   std::size_t left = asio::buffer_size(rest);
+  // Only a write's progress restarts the idle deadline: a drip of interim responses does not.
+  asio::steady_timer idle(socket.get_executor(),
+                          milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
   while (left > 0) {
     // Raced against the upstream's readability: an upstream that answers and stops reading
     // would otherwise hold this write until the idle deadline, and its answer with it.
-    asio::steady_timer idle(socket.get_executor(),
-                            milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
     auto won = co_await (socket.async_write_some(rest, use_tuple) ||
                          socket.async_wait(tcp::socket::wait_read, use_tuple) ||
                          idle.async_wait(use_tuple));
     if (won.index() == 0) {
       auto [ec, n] = std::get<0>(won);
       if (ec) {
+        // Not counted yet: the upstream may have answered before it closed (read_early_answer).
         failure_ = {upstream_error_kind::reset_before_response, false};
         co_return false;
       }
@@ -134,31 +136,41 @@ asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
         b += used;
         n -= used;
       }
+      idle.expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
     } else if (won.index() == 1) {
       const bool interim = co_await read_interim();
       if (!interim) co_return false;
     } else {
-      failure_ = {upstream_error_kind::header_timeout, true};
-      co_return false;
+      co_return fail(upstream_error_kind::send_timeout, true);
     }
   }
   co_return true;
 }
 
+asio::awaitable<std::tuple<beast::error_code>> upstream_client::wait_readable() {
+  co_return co_await stream_->socket().async_wait(tcp::socket::wait_read, use_tuple);
+}
+
 asio::awaitable<bool> upstream_client::read_interim() {
-  parser_.emplace();
-  parser_->header_limit(header_limit(s_.cfg));
-  parser_->body_limit(boost::none);
-  if (head_request_) parser_->skip(true);
-  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
-  auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
-  if (ec)
-    co_return fail(is_timeout(ec) ? upstream_error_kind::header_timeout
-                                  : upstream_error_kind::bad_response,
-                   is_timeout(ec));
-  const unsigned status = parser_->get().result_int();
-  if (status >= 100 && status < 200 && status != 101) co_return true;
-  if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
+  do {
+    parser_.emplace();
+    parser_->header_limit(header_limit(s_.cfg));
+    parser_->body_limit(boost::none);
+    if (head_request_) parser_->skip(true);
+    // Bounds this one header; the callers' idle deadlines bound the exchange, and only progress
+    // of the request body restarts those.
+    stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+    auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
+    if (ec)
+      co_return fail(is_timeout(ec) ? upstream_error_kind::header_timeout
+                                    : upstream_error_kind::bad_response,
+                     is_timeout(ec));
+    const unsigned status = parser_->get().result_int();
+    if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
+    if (status < 100 || status >= 200) break;
+    // An interim response: the final one may have come in the same read.
+  } while (buffer_.size() > 0);
+  if (parser_->get().result_int() / 100 == 1) co_return true;
   if (const auto bad = check_final_header()) co_return fail(*bad, false);
   answered_early_ = true;
   start_body();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include <boost/asio/awaitable.hpp>
@@ -48,6 +49,14 @@ class upstream_client {
   // (a 413, say) stops the body and is kept for the client (answered_early()).
   [[nodiscard]] boost::asio::awaitable<bool> send_body(const body_piece& piece);
   [[nodiscard]] bool answered_early() const noexcept { return answered_early_; }
+  // The request body has all gone up: the connection may be pooled after the response.
+  void body_sent() noexcept { body_incomplete_ = false; }
+  // Completes when the upstream has something to read (a byte or an EOF), while the caller
+  // waits for more of the request body.
+  [[nodiscard]] boost::asio::awaitable<std::tuple<beast::error_code>> wait_readable();
+  // Reads what the upstream sent before the request body was whole: true for interim
+  // responses (consumed), false for a final answer (answered_early()) or a failure.
+  [[nodiscard]] boost::asio::awaitable<bool> read_interim();
   // Reads the final response's header; interim responses are consumed. `head_request`: the
   // response has no body whatever its header says.
   [[nodiscard]] boost::asio::awaitable<bool> read_header(bool head_request);
@@ -76,9 +85,6 @@ class upstream_client {
   [[nodiscard]] boost::asio::awaitable<bool> connect();
   [[nodiscard]] boost::asio::awaitable<bool> write_head();
   [[nodiscard]] bool fail(upstream_error_kind kind, bool timed_out);
-  // Reads one response header that arrived while the body was going up: true for an interim
-  // response (consumed), false for a final one (answered_early_) or a failure.
-  [[nodiscard]] boost::asio::awaitable<bool> read_interim();
   void start_body();
   [[nodiscard]] std::optional<upstream_error_kind> check_final_header() const;
 

@@ -18,7 +18,7 @@ TEST(valid_host_value, accepts_names_addresses_and_ports) {
 }
 
 TEST(valid_host_value, refuses_what_is_not_uri_host) {
-  for (const char* bad : {"a b", "a/b", "@x", "user@host", "a:b", "a:123456", "[::1", "[zz]",
+  for (const char* bad : {"a b", "a/b", "@x", "user@host", "a:b", "a:123456", "a:65536", "[::1", "[zz]",
                           "a%4", "a\tb", "h:80:80"})
     EXPECT_FALSE(valid_host_value(bad)) << bad;
 }
@@ -44,6 +44,11 @@ TEST(check_destination, absolute_form_authority_wins) {
   EXPECT_EQ(bare.origin_target, "/");
   const auto query = check_destination(with_hosts({}), "http://right.example?x", 11);
   EXPECT_EQ(query.origin_target, "/?x");
+}
+
+TEST(check_destination, asterisk_form_is_for_options_only) {
+  EXPECT_EQ(check_destination(with_hosts({"a"}), "*", 11, true).error, host_error::none);
+  EXPECT_EQ(check_destination(with_hosts({"a"}), "*", 11, false).error, host_error::bad_target);
 }
 
 TEST(check_destination, refuses_other_targets) {

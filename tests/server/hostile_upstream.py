@@ -53,10 +53,15 @@ class HostileUpstream(ScriptedUpstream):
 
     def _answer_early(self, conn, path):
         """Answers before reading the body, as servers that check only headers do."""
-        conn.sendall(_response("413 Payload Too Large", [("Content-Type", "text/plain"), ("Connection", "close"),
-                                                          ("Content-Length", str(len(EARLY_BODY)))], EARLY_BODY))
+        answer = _response("413 Payload Too Large", [("Content-Type", "text/plain"), ("Connection", "close"),
+                                                      ("Content-Length", str(len(EARLY_BODY)))], EARLY_BODY)
+        if path == "/early-413-after-100":
+            answer = b"HTTP/1.1 100 Continue\r\n\r\n" + answer  # both in one segment
+        conn.sendall(answer)
         if path == "/early-413-close":
             conn.close()  # unread body bytes turn this into a reset
+        elif path == "/early-413-after-100":
+            self.held.append(conn)  # neither reads nor closes: nothing more becomes readable
         else:
             conn.shutdown(socket.SHUT_WR)
             self.held.append(conn)  # never reads the rest

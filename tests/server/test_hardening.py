@@ -274,6 +274,73 @@ class EarlyUpstreamAnswerTest(ProxiedUpstream, unittest.TestCase):
         self.assertEqual((r.status, r.body), (413, EARLY_BODY), r.error)
 
 
+class EarlyAnswerWhileWaitingTest(ProxiedUpstream, unittest.TestCase):
+    """Item 9, continued: the upstream answers while the proxy waits for a client that paused in
+    its body, or sends an interim and its answer in one segment."""
+
+    def test_answer_reaches_a_paused_client(self):
+        with socket.create_connection(("127.0.0.1", self.proxy.port), timeout=BOUND) as s:
+            s.sendall(get("/early-413-stop", "POST", b"Content-Length: 1000000\r\n") + b"x" * 100)
+            r = ResponseReader(s, BOUND).read()  # and sends nothing more
+        self.assertEqual((r.status, r.body), (413, EARLY_BODY), r.error)
+
+    def test_interim_and_answer_in_one_segment(self):
+        size = 4 * 1024 * 1024
+        with socket.create_connection(("127.0.0.1", self.proxy.port), timeout=BOUND) as s:
+            s.sendall(get("/early-413-after-100", "POST", b"Content-Length: %d\r\n" % size))
+
+            def send_body():
+                try:
+                    for _ in range(size // 65536):
+                        s.sendall(b"x" * 65536)
+                except OSError:
+                    pass
+
+            sender = threading.Thread(target=send_body, daemon=True)
+            sender.start()
+            r = ResponseReader(s, BOUND).read()
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sender.join(BOUND)
+        self.assertEqual((r.status, r.body), (413, EARLY_BODY), r.error)
+
+
+class BodyRequestPoolingTest(ProxiedUpstream, unittest.TestCase):
+    """A request whose body went up whole leaves a connection the next request can reuse."""
+
+    def test_posts_reuse_the_upstream_connection(self):
+        before = self.proxy.metrics().get("bfast_upstream_reused_total", 0)
+        with socket.create_connection(("127.0.0.1", self.proxy.port), timeout=BOUND) as s:
+            for i in range(3):
+                s.sendall(get("/echo", "POST", b"Content-Length: 5\r\n") + b"hello")
+                r = ResponseReader(s, BOUND).read()
+                self.assertEqual((r.status, r.body), (200, b"hello"), r.error)
+        self.assertGreaterEqual(self.proxy.metrics().get("bfast_upstream_reused_total", 0) - before, 2)
+
+
+class DeadUpstreamTest(unittest.TestCase):
+    """An unread request body is never taken for the next request when the upstream cannot be
+    reached: the 502 closes the connection."""
+
+    def test_body_is_not_read_as_a_request(self):
+        with socket.socket() as placeholder:
+            placeholder.bind(("127.0.0.1", 0))
+            dead_port = placeholder.getsockname()[1]  # bound, never listening: refused
+            proxy = Proxy(dead_port, "--drain-delay-ms", "0", "--shutdown-timeout-ms", "1000")
+            try:
+                smuggled = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+                reply, closed = raw_request(
+                    proxy.port, get("/x", "POST", b"Content-Length: %d\r\n" % len(smuggled)) + smuggled)
+                self.assertEqual(status_of(reply), 502, reply[:200])
+                self.assertEqual(reply.count(b"HTTP/1.1 "), 1, reply)
+                self.assertTrue(closed)
+                self.assertEqual(proxy.metrics().get("bfast_requests_total"), 1)
+            finally:
+                proxy.stop()
+
+
 class Http10ExpectTest(ProxiedUpstream, unittest.TestCase):
     """Item 10: RFC 9110 section 10.1.1: no 100 Continue to an HTTP/1.0 client."""
 

@@ -29,7 +29,9 @@ struct request_destination {
 // uri-host [ ":" port ], with uri-host an IP-literal, IPv4 address or reg-name.
 [[nodiscard]] bool valid_host_value(std::string_view value) noexcept;
 
+// `options_method`: the asterisk-form target `*` is only for OPTIONS.
 [[nodiscard]] request_destination check_destination(const http::fields& fields,
-                                                    std::string_view target, unsigned version);
+                                                    std::string_view target, unsigned version,
+                                                    bool options_method = false);
 
 }  // namespace bfast::filter
