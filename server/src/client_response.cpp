@@ -63,23 +63,30 @@ asio::awaitable<bool> proxy_session::send_streamed(bool header_only, std::string
   res.keep_alive(keep);
   // Body bytes that came in with the upstream's header go out in the same write as the
   // response header: one segment for a small response, and no delayed-ACK stall between two.
-  char* const data = relay.data();
   std::string_view piece = prefix;
+  std::size_t in_place = 0;  // bytes of `piece` still in the upstream's read buffer
   if (piece.empty() && up_.has_buffered_body() && !up_.body_done()) {
-    auto [ec, got] = co_await up_.read_body(data, relay.size());
-    if (ec) {
-      // Nothing has gone to the client yet, so it can be told plainly.
-      s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
-                                    : upstream_error_kind::body_reset);
-      up_.abandon();
-      co_return co_await send_upstream_error_status(is_timeout(ec));
+    piece = up_.take_buffered_body();
+    in_place = piece.size();
+    if (piece.empty()) {
+      // A chunked body: the parser decodes what came with the header into the relay buffer.
+      auto [ec, got] = co_await up_.read_body(relay.data(), relay.size());
+      if (ec) {
+        // Nothing has gone to the client yet, so it can be told plainly.
+        s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
+                                      : upstream_error_kind::body_reset);
+        up_.abandon();
+        co_return co_await send_upstream_error_status(is_timeout(ec));
+      }
+      piece = {relay.data(), got};
     }
-    s_.stats.bytes_from_upstream.fetch_add(got, std::memory_order_relaxed);
-    piece = {data, got};
+    s_.stats.bytes_from_upstream.fetch_add(piece.size(), std::memory_order_relaxed);
   }
   bool done = up_.body_done();
   if (!co_await write_client(piece, done, &res.base(), chunked)) co_return false;
+  up_.drop_buffered_body(in_place);
   while (!done) {
+    char* const data = relay.data();
     auto [ec, got] = co_await up_.read_body(data, relay.size());
     if (ec) co_return abort_on_upstream_body_error(ec);
     s_.stats.bytes_from_upstream.fetch_add(got, std::memory_order_relaxed);

@@ -100,6 +100,8 @@ asio::awaitable<void> proxy_session::run() {
     if (buffer_.size() == 0) {
       if (!first && s_.draining.load()) break;
       buffer_.shrink_to_fit();
+      head_.clear();
+      head_.shrink_to_fit();
       up_.shrink();
       idle_ = true;
       stream_.expires_after(milliseconds(first ? cfg_.client_header_timeout_ms
@@ -144,8 +146,11 @@ asio::awaitable<bool> proxy_session::exchange(filter::exchange_filter& ex_filter
   s_.stats.requests.fetch_add(1, std::memory_order_relaxed);
 
   auto& req = req_header_->get();
-  ex_.method = std::string(req.method_string());
-  ex_.target = std::string(req.target());
+  // Copied only for the access log: the header moves upstream before the line is written.
+  if (s_.log.enabled()) {
+    ex_.method = std::string(req.method_string());
+    ex_.target = std::string(req.target());
+  }
   ex_.version = req.version();
   ex_.client_keep_alive = req.keep_alive();
 
@@ -173,8 +178,8 @@ asio::awaitable<bool> proxy_session::exchange(filter::exchange_filter& ex_filter
   if (content_length && *content_length > cfg_.max_request_body_bytes)
     co_return co_await reject(http::status::payload_too_large, reject_kind::body_too_large);
 
-  const config::route_rule& route = cfg_.route_for(dest.absolute_form ? dest.origin_target
-                                                                      : std::string(req.target()));
+  const config::route_rule& route = cfg_.route_for(dest.absolute_form ? std::string_view(dest.origin_target)
+                                                                      : std::string_view(req.target()));
   ex_filter.on_request(filter::combined_value(req, http::field::accept),
                     filter::route_facts{route.enabled, route.max_body_bytes});
   const bool negotiated = ex_filter.negotiated();
@@ -362,8 +367,8 @@ void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::ti
   if (!s_.log.enabled()) return;
   access_entry e;
   e.client = client_address_;
-  e.method = ex_.method;
-  e.target = ex_.target;
+  e.method = std::move(ex_.method);
+  e.target = std::move(ex_.target);
   e.status = ex_.status;
   e.decision = ex_.decision.empty() ? ex_filter.decision_token() : ex_.decision;
   e.reason = ex_.decision.empty() ? ex_filter.reason_token() : ex_.reason;

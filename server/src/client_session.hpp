@@ -139,12 +139,12 @@ class proxy_session {
   const config::proxy_config& cfg_;
   worker& w_;
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section
+  read_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section
   std::string client_address_;
   bool peer_trusted_ = false;
   bool idle_ = false;
   exchange_record ex_;
-  std::string head_;  // the serialized head of the response being written
+  head_string head_;  // the serialized head of the response being written
   std::optional<http::request_parser<http::empty_body>> req_header_;
   std::optional<http::request_parser<http::buffer_body>> req_body_;
   upstream_client up_;

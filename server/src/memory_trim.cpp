@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include "recycling_allocator.hpp"
+
 namespace bfast::server {
 
 void memory_trimmer::note_open(std::int64_t open) noexcept {
@@ -19,6 +21,7 @@ void memory_trimmer::note_closing(std::int64_t open) noexcept {
   if (now - last < std::chrono::nanoseconds(min_interval).count()) return;
   if (!last_trim_ns_.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
   peak_.store(0, std::memory_order_relaxed);
+  block_cache::local().release();
   malloc_trim(0);
 }
 

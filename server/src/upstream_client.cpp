@@ -252,6 +252,13 @@ bool upstream_client::body_done() const noexcept {
   return direct_ ? remaining_ == 0 : parser_->is_done();
 }
 
+std::string_view upstream_client::take_buffered_body() noexcept {
+  if (!direct_) return {};
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), remaining_));
+  remaining_ -= n;
+  return {static_cast<const char*>(buffer_.data().data()), n};
+}
+
 asio::awaitable<upstream_client::io_result> upstream_client::read_body(char* dst,
                                                                        std::size_t cap) {
   stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));

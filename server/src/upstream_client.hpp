@@ -70,6 +70,10 @@ class upstream_client {
   [[nodiscard]] boost::asio::awaitable<io_result> read_body(char* dst, std::size_t cap);
   // Bytes that arrived with the header and belong to the body (a Content-Length body only).
   [[nodiscard]] bool has_buffered_body() const noexcept { return buffer_.size() > 0; }
+  // Those bytes in place, never past the framing, counted as read; they stay in the buffer
+  // until drop_buffered_body(), so a small body goes out without a copy.
+  [[nodiscard]] std::string_view take_buffered_body() noexcept;
+  void drop_buffered_body(std::size_t n) noexcept { buffer_.consume(n); }
 
   // After a complete response: back to the pool if clean, else closed.
   void release();
@@ -96,8 +100,8 @@ class upstream_client {
   bool body_incomplete_ = false;  // the request body did not all go up
   bool head_request_ = false;     // the response has no body whatever its header says
   bool answered_early_ = false;
-  std::string head_;              // the request head, kept for a retry
-  beast::flat_buffer buffer_;
+  head_string head_;              // the request head, kept for a retry
+  read_buffer buffer_;
   std::optional<response_parser> parser_;
   bool direct_ = false;            // a Content-Length body, read past the parser
   std::uint64_t remaining_ = 0;    // of such a body, the bytes still to read

@@ -5,14 +5,14 @@
 namespace bfast::server {
 namespace {
 
-void append_version(std::string& out, unsigned version) {
+void append_version(head_string& out, unsigned version) {
   out += "HTTP/";
   out += static_cast<char>('0' + version / 10 % 10);
   out += '.';
   out += static_cast<char>('0' + version % 10);
 }
 
-void append_fields(std::string& out, const http::fields& fields) {
+void append_fields(head_string& out, const http::fields& fields) {
   for (const auto& f : fields) {
     out += f.name_string();
     out += ": ";
@@ -24,7 +24,7 @@ void append_fields(std::string& out, const http::fields& fields) {
 
 }  // namespace
 
-void append_head(std::string& out, const http::response_header<>& h) {
+void append_head(head_string& out, const http::response_header<>& h) {
   append_version(out, h.version());
   const unsigned code = h.result_int();
   out += ' ';
@@ -38,7 +38,7 @@ void append_head(std::string& out, const http::response_header<>& h) {
   append_fields(out, h);
 }
 
-void append_head(std::string& out, const http::request_header<>& h) {
+void append_head(head_string& out, const http::request_header<>& h) {
   out += h.method_string();
   out += ' ';
   out += h.target();

@@ -9,14 +9,16 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include "recycling_allocator.hpp"
+
 namespace bfast::server {
 
 namespace http = boost::beast::http;
 
 // Written here rather than by Beast's serializer, whose buffer sequence (one element per field
 // name, separator and value) cost more than the rest of a small pass-through.
-void append_head(std::string& out, const http::response_header<>& h);
-void append_head(std::string& out, const http::request_header<>& h);
+void append_head(head_string& out, const http::response_header<>& h);
+void append_head(head_string& out, const http::request_header<>& h);
 
 // One write's buffers: an optional head, then a body piece, framed as a chunk when the message
 // is chunked, then the last chunk when the body ends here. Views only: `head` and `data` must

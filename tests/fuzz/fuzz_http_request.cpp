@@ -117,7 +117,7 @@ std::vector<std::string> connection_options(const http::fields& fields) {
   return out;
 }
 
-void check_upstream_head(std::string_view input, const std::string& head, http::verb method,
+void check_upstream_head(std::string_view input, std::string_view head, http::verb method,
                          std::string_view method_string, std::string_view target,
                          bool chunked, std::optional<std::uint64_t> content_length,
                          bool input_http11, const std::vector<std::string>& named) {
@@ -224,7 +224,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (chunked) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);
 
-  std::string head;
+  bfast::server::head_string head;
   bfast::server::append_head(head, ureq.base());
   check_upstream_head(input, head, method, method_string, ureq.target(), chunked,
                       content_length, input_http11, named);
