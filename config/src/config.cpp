@@ -98,6 +98,10 @@ const std::vector<setting>& settings() {
       uint_setting("threads", &proxy_config::threads, 0, 256, "I/O threads, 0 = one per core"),
       uint_setting("transform_threads", &proxy_config::transform_threads, 0, 256,
                    "transcoding threads, 0 = one per core"),
+      uint_setting("transform_inline_max_bytes", &proxy_config::transform_inline_max_bytes, 0,
+                   std::uint64_t{1} << 30,
+                   "bodies up to this size are transformed on the I/O thread, larger ones on "
+                   "the transcoding threads"),
       bool_setting("access_log", &proxy_config::access_log, "JSON access log line per request"),
       uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 4096,
                    std::uint64_t{1} << 30,

@@ -88,8 +88,10 @@ std::uint64_t transform_service::output_bytes_bound(std::size_t json_bytes) cons
   return transform_memory_bound(json_bytes, policy_, speeds_);
 }
 
-transform_service::transform_service(unsigned threads, std::uint64_t memory_budget, metrics& m)
+transform_service::transform_service(unsigned threads, std::uint64_t memory_budget,
+                                     std::uint64_t inline_max_bytes, metrics& m)
     : budget_(memory_budget),
+      inline_max_bytes_(inline_max_bytes),
       m_(m),
       arena_(static_cast<int>(threads)),
       speeds_(calibrate()),
@@ -105,17 +107,25 @@ void transform_service::stop() {
 boost::asio::awaitable<void> transform_service::run(const transform_request& req,
                                                     transform_outcome& out) {
   std::exception_ptr failure;
-  co_await boost::asio::co_spawn(
-      pool_.get_executor(),
-      [&]() -> boost::asio::awaitable<void> {
-        try {
-          transform_now(req, out);
-        } catch (...) {
-          failure = std::current_exception();
-        }
-        co_return;
-      },
-      boost::asio::use_awaitable);
+  if (req.json.size() <= inline_max_bytes_) {
+    try {
+      transform_now(req, out);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  } else {
+    co_await boost::asio::co_spawn(
+        pool_.get_executor(),
+        [&]() -> boost::asio::awaitable<void> {
+          try {
+            transform_now(req, out);
+          } catch (...) {
+            failure = std::current_exception();
+          }
+          co_return;
+        },
+        boost::asio::use_awaitable);
+  }
   if (failure) {
     // Out of memory in the transform: the client gets the original bytes, as for too_large.
     out.transcode.error = transcode_error::too_large;

@@ -65,7 +65,8 @@ class budget_lease {
 
 class transform_service {
  public:
-  transform_service(unsigned threads, std::uint64_t memory_budget, metrics& m);
+  transform_service(unsigned threads, std::uint64_t memory_budget, std::uint64_t inline_max_bytes,
+                    metrics& m);
   ~transform_service();
 
   [[nodiscard]] budget_lease lease() noexcept {
@@ -76,7 +77,8 @@ class transform_service {
   // every byte it can allocate (parsers, message, coded copy; see transform_memory_bound).
   [[nodiscard]] std::uint64_t output_bytes_bound(std::size_t json_bytes) const noexcept;
 
-  // Runs the transform on the transform threads and resumes the caller on its own executor.
+  // Runs the transform on the transform threads and resumes the caller on its own executor;
+  // a body up to the inline bound is transformed at once on the calling thread instead.
   boost::asio::awaitable<void> run(const transform_request& req, transform_outcome& out);
 
   void stop();
@@ -89,6 +91,7 @@ class transform_service {
 
  private:
   std::uint64_t budget_;
+  std::uint64_t inline_max_bytes_;
   metrics& m_;
   compress_arena arena_;
   server_speeds speeds_;   // measured at start-up

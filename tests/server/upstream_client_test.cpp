@@ -109,7 +109,7 @@ class upstream_client_test : public ::testing::Test {
  protected:
   upstream_client_test()
       : cfg_(make_config()),
-        transforms_(1, 16ull << 20, stats_),
+        transforms_(1, 16ull << 20, 0, stats_),
         log_(false, 4096, stats_.access_log_dropped),
         w_(4, std::chrono::milliseconds(60'000), stats_.upstream_pool) {}
 

@@ -15,7 +15,7 @@ namespace {
 TEST(worker, outlives_the_sessions_it_destroys) {
   config::proxy_config cfg;
   metrics stats;
-  transform_service transforms(1, 16ull << 20, stats);
+  transform_service transforms(1, 16ull << 20, 0, stats);
   access_log log(false, 4096, stats.access_log_dropped);
   shared_state state{cfg, stats, transforms, log, {}};
   // The client's side lives in an io_context of its own, which outlives the worker's.

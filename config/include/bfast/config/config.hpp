@@ -37,6 +37,8 @@ struct proxy_config {
   endpoint upstream_endpoint{"127.0.0.1", 8000};  // parsed from `upstream`
   unsigned threads = 0;            // I/O threads; 0 = one per core
   unsigned transform_threads = 0;  // transcoding threads; 0 = one per core
+  // Up to this, a transform costs less than the hop to a transcoding thread and back.
+  std::uint64_t transform_inline_max_bytes = 32 * 1024;
   bool access_log = true;
   std::uint64_t access_log_buffer_bytes = 1ull << 20;  // queued lines past it are dropped
   bool demo = false;
