@@ -62,6 +62,7 @@ def pass_rows(rep):
 def xbfast_rows(rep):
     rows = []
     for payload, front, base, at_least, name in XBFAST_GOALS:
+        mine = []
         for w in rep.worker_counts() or [1]:
             cells = rep.cells_at(w)
             goal = (f"x-bfast {payload}, {threads(w)}: {front} req/s ≥ {at_least:g}× {name}")
@@ -69,7 +70,11 @@ def xbfast_rows(rep):
             if front == "bfast-auto" and cells.get((payload, base)):
                 others = [(f, rep.ratio(cells, payload, f, base)) for f in ("bfast-lz4", "bfast-none")]
                 extra = "; " + ", ".join(f"{f} {r:.2f}×" for f, r in others if r)
-            rows.append(ratio_row(rep, cells, payload, front, base, at_least, goal, extra))
+            mine.append(ratio_row(rep, cells, payload, front, base, at_least, goal, extra))
+        # A payload the mode never ran gets one row, not one per thread count.
+        if all(r[1] == NOT_MEASURED for r in mine):
+            mine = [[f"x-bfast {payload}: {front} req/s ≥ {at_least:g}× {name}", NOT_MEASURED, "—", "—"]]
+        rows += mine
     return rows
 
 
