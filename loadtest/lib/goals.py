@@ -73,7 +73,8 @@ def xbfast_rows(rep):
             mine.append(ratio_row(rep, cells, payload, front, base, at_least, goal, extra))
         # A payload the mode never ran gets one row, not one per thread count.
         if all(r[1] == NOT_MEASURED for r in mine):
-            mine = [[f"x-bfast {payload}: {front} req/s ≥ {at_least:g}× {name}", NOT_MEASURED, "—", "—"]]
+            goal = f"x-bfast {payload}: {front} req/s ≥ {at_least:g}× {name}"
+            mine = [[goal, NOT_MEASURED, "—", "—"]]
         rows += mine
     return rows
 
@@ -102,7 +103,8 @@ def memory_rows(rep):
             rows.append([goal, f"{mb:.1f} MB ({int(r['before_rss_kb']) / 1024:.1f} MB after one request)",
                          f"{mb / IDLE_RSS_LIMIT_MB:.2f}× the limit", verdict(mb <= IDLE_RSS_LIMIT_MB)])
     for w in workers:
-        goal = f"RSS per idle kept-alive connection, {threads(w)}: bfast-proxy ≤ {PER_CONNECTION_LIMIT_KIB} KiB"
+        goal = (f"RSS per idle kept-alive connection, {threads(w)}: bfast-proxy ≤ "
+                f"{PER_CONNECTION_LIMIT_KIB} KiB")
         mine = [(f, per_connection_kib(idle[(w, f)])) for f in ("bfast-pass", "bfast-auto") if (w, f) in idle]
         mine = [(f, k) for f, k in mine if k is not None]
         if not mine:
@@ -218,6 +220,7 @@ def details_section(rep):
                 rows.append([front, "failed", "—", "—"])
                 continue
             rows.append([front, rep.spread([r["p50_ms"] for r in cell]),
-                         rep.spread([r["p99_ms"] for r in cell]), f"{statistics.fmean(r['bytes'] for r in cell):,.0f}"])
+                         rep.spread([r["p99_ms"] for r in cell]),
+                         f"{statistics.fmean(r['bytes'] for r in cell):,.0f}"])
         parts.append(rep.table(["front", "p50 ms", "p99 ms", "bytes/response"], rows) + "\n")
     return "\n".join(parts) if len(parts) > 1 else ""

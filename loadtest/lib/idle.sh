@@ -5,7 +5,10 @@
 # (after − before) / connections held. Uses run's and lib/fronts.sh's helpers.
 
 # Samples the RSS (kB, summed over the front's processes) of PID.
-rss_kb() { "$py" "$kit/lib/procstat.py" sample "$1" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["rss_kb"])'; }
+rss_kb() {
+  "$py" "$kit/lib/procstat.py" sample "$1" |
+    "$py" -c 'import json, sys; print(json.load(sys.stdin)["rss_kb"])'
+}
 
 idle_one() {
   local kind=$1 port admin pid accept=application/json fresh before after client line i held failed
