@@ -167,7 +167,7 @@ def goal_rows(rep):
 
 def machine_line(rep):
     m = rep.meta
-    return (f"{m['date']}, {m['mode']} run; {m['cores']} cores (nproc), {m['cpu']}, Linux "
+    return (f"{m['date']}, {m['mode']} run; nproc {m.get('nproc', m['cores'])}, {m['cpu']}, Linux "
             f"{m['kernel']}; {rep.workers_text()} worker(s)/thread(s) per server; "
             f"{m['reps']} rep(s) × {m['duration_s']} s per wrk cell, ratios of medians.")
 

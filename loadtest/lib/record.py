@@ -59,7 +59,7 @@ def meta(args):
     with open("/proc/cpuinfo") as f:
         cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
     info.update({
-        "cores": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
+        "cores": os.cpu_count(), "nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "kernel": os.uname().release,
         "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20,
         "nginx": first_line("nginx", "-v").replace("nginx version: ", ""),
         "wrk": first_line("wrk", "-v").split(" Copyright")[0],
