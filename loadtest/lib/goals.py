@@ -206,7 +206,8 @@ def details_section(rep):
                                 "connections held", "KiB per connection"], rows) + "\n")
     if rep.steady:
         parts.append("Steady RSS: each long-running front's VmRSS (summed over its processes) "
-                     "when its pass ended, after every cell it served.\n")
+                     "when its pass ended, after every cell it served (in the first pass also "
+                     "the users-8m latency cells; in the last, the network profiles).\n")
         parts.append(rep.table(["workers", "front", "RSS MB"],
                                [[r["workers"], r["front"], f"{int(r['rss_kb']) / 1024:.1f}"]
                                 for r in rep.steady]) + "\n")
