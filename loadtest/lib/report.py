@@ -657,7 +657,10 @@ class Report:
         project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         link = os.path.relpath(os.path.join(os.path.abspath(self.out), "report.md"), project)
         if self.meta["mode"] == "small":
-            return (f"{goals.goal_section(self, '###')}\n"
+            return ("## Performance: small responses\n\n"
+                    "bfast-proxy against nginx and HAProxy on 1 KB and 10 KB JSON, measured side "
+                    "by side on one machine by `loadtest/run --small`.\n\n"
+                    f"{goals.goal_section(self, '###')}\n"
                     f"Full report, with every table and the raw data: [{link}]({link}).\n")
         targets = "\n".join(f"- {t}: {v} ({verdict})" for t, v, verdict in self.targets())
         return (
