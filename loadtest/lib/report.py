@@ -607,7 +607,8 @@ class Report:
             ("nginx-direct", "Accept: application/json"), ("nginx-proxy", "Accept: application/json"),
             ("nginx-gzip1", "Accept: application/json, Accept-Encoding: gzip"),
             ("nginx-gzip6", "Accept: application/json, Accept-Encoding: gzip"),
-            ("haproxy", "Accept: application/json"), ("bfast-auto", "Accept: application/x-bfast"), ("bfast-lz4", "Accept: application/x-bfast"),
+            ("haproxy", "Accept: application/json"),
+            ("bfast-auto", "Accept: application/x-bfast"), ("bfast-lz4", "Accept: application/x-bfast"),
             ("bfast-none", "Accept: application/x-bfast"), ("bfast-pass", "Accept: application/json"))
             if f in self.fronts]
         notes = [n for n in (m.get("proxy_note"), self.chart_note) if n]
@@ -666,8 +667,8 @@ class Report:
         return (
             "## Performance\n\n"
             "bfast-proxy against the tools it would replace, measured side by side on one machine "
-            "by `loadtest/run` (nginx `proxy_pass`, with and without gzip, on the same nginx "
-            "origin; wrk for throughput; a node client decoding with the deployed TypeScript "
+            "by `loadtest/run` (nginx `proxy_pass`, with and without gzip, and HAProxy, on the "
+            "same nginx origin; wrk for throughput; a node client decoding with the deployed TypeScript "
             "decoder over `tc`-shaped links for time to decoded value).\n\n"
             f"{self.headline()}\n"
             f"{goals.goal_section(self, '###')}\n"
