@@ -3,7 +3,8 @@
 
 Usage: proxy_config.py auto|always|never THREADS
 One route for everything, with the given compress mode; I/O and transform threads both THREADS,
-so the proxy has the worker count the nginx fronts have; no access log, as the nginx fronts.
+so the proxy has the worker count the nginx fronts have; no access log, as the nginx fronts; no
+drain delay on SIGTERM, since nothing routes by its /readyz and the kit stops fronts often.
 """
 import json
 import sys
@@ -15,5 +16,6 @@ print(json.dumps({
     "threads": threads,
     "transform_threads": threads,
     "access_log": False,
+    "drain_delay_ms": 0,
     "routes": [{"prefix": "/", "enabled": True, "compress": sys.argv[1]}],
 }, indent=1))

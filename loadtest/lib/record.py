@@ -2,7 +2,7 @@
 """Turns what the harness observed into JSON lines for data/*.jsonl.
 
   record.py fields KEY VALUE ...            -> {"KEY": "VALUE", ...}
-  record.py wrk FRONT PAYLOAD REP JSON_BYTES CONNECTIONS RESULT BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
+  record.py wrk FRONT PAYLOAD REP JSON_BYTES CONNECTIONS WORKERS RESULT BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
                                              (RESULT: wrk's WRK-RESULT object or empty;
                                               the others: procstat.py samples)
   record.py net PROFILE PAYLOAD FORMAT JSON_BYTES < client lines
@@ -19,11 +19,11 @@ def fields(args):
 
 
 def wrk(args):
-    front, payload, rep, json_bytes, conns, result, *samples = args
+    front, payload, rep, json_bytes, conns, workers, result, *samples = args
     before, after, o_before, o_after = (json.loads(s) for s in samples)
     print(json.dumps({
         "front": front, "payload": payload, "rep": int(rep), "json_bytes": int(json_bytes),
-        "connections": int(conns), "wrk": json.loads(result) if result else None,
+        "connections": int(conns), "workers": int(workers), "wrk": json.loads(result) if result else None,
         "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
         "origin_cpu_s": round(o_after["cpu_s"] - o_before["cpu_s"], 3),
         "idle_rss_kb": before["rss_kb"], "peak_rss_kb": after["hwm_kb"],
@@ -59,10 +59,11 @@ def meta(args):
     with open("/proc/cpuinfo") as f:
         cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
     info.update({
-        "cores": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
+        "cores": os.cpu_count(), "nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "kernel": os.uname().release,
         "memory_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20,
         "nginx": first_line("nginx", "-v").replace("nginx version: ", ""),
         "wrk": first_line("wrk", "-v").split(" Copyright")[0],
+        "haproxy": first_line("haproxy", "-v").split(" - ")[0],
         "node": first_line("node", "--version"),
     })
     print(json.dumps(info, indent=1))
