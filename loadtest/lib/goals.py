@@ -1,4 +1,4 @@
-"""Issue 13's goals, side by side: each with the measured value, the ratio and met/missed.
+"""The performance goals, side by side: each with the measured value, the ratio and met/missed.
 
 Imported by report.py; goal_section(report) and details_section(report) take its Report. Every
 figure comes from the run's data; a goal whose cell the mode did not run says so. Verdicts are
@@ -177,7 +177,7 @@ def goal_section(rep, heading="##"):
     met = sum(1 for r in rows if r[3] == "met")
     judged = sum(1 for r in rows if r[3] in ("met", "missed"))
     return "\n".join([
-        f"{heading} Goals (issue 13)\n",
+        f"{heading} Goals\n",
         machine_line(rep) + "\n",
         f"{met} of {judged} measured goals met. Verdicts are reported, never enforced. Ratios "
         "compare medians of req/s over the repetitions; for the absolute limits, the ratio is "

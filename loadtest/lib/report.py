@@ -299,8 +299,8 @@ class Report:
             "## bfast-proxy memory\n",
             "For each payload a fresh bfast-proxy (LZ4 forced) takes one wrk cell, so its peak "
             "RSS (VmHWM) belongs to that payload alone. Bodies in flight: the JSON body × the "
-            "connections, since each connection has at most one response in flight. The goal "
-            f"(issue 13): the peak stays within {goals.SLOPE_LIMIT:g}× the bodies in flight plus a "
+            "connections, since each connection has at most one response in flight. The goal: "
+            f"the peak stays within {goals.SLOPE_LIMIT:g}× the bodies in flight plus a "
             "fixed base; the slope of the line under the table is the figure compared with "
             f"{goals.SLOPE_LIMIT:g}. (The throughput tables' peak "
             "RSS column is the long-running processes' view, after every earlier cell.)\n",
@@ -530,7 +530,7 @@ class Report:
         def verdict(value, ok):
             return "not measured" if value is None else ("met" if ok else "missed")
 
-        # The req/s, pass-through and memory-slope targets are issue 13's goals now (goals.py).
+        # The req/s, pass-through and memory-slope targets are goals now (goals.py).
         b = self.ratio(cells, "twitter", "bfast-lz4", "nginx-gzip1", key="bytes")
         out.append(["… with bytes per response ≤ 1.1× gzip 1's", fmt_ratio(b), verdict(b, b is not None and b <= 1.1)])
         profiles = sorted({k[0] for k in ncells}, key=lambda n: [p["name"] for p in self.profiles].index(n)
