@@ -2,6 +2,7 @@
 //   lz4/threads:N          LZ4 parallel chunks on the 50k-record message (8 MB+) at N threads
 //   transport/...          gzip 1 and 6, zstd 1 and 3, on JSON and on B-FAST: time and size
 //   seed/encode/N          50,000 records from JSON text to the compressed message, N threads
+//                          (transcoded in parts at once from 2 threads)
 //   encode/FILE            transcode + encode (LZ4 parallel chunks) on the real-world corpus
 #include <benchmark/benchmark.h>
 
@@ -99,6 +100,10 @@ void transport(benchmark::State& state, bfast::transport_codec codec, int level,
 void encode_case(benchmark::State& state, const std::string& json, int threads,
                  std::size_t parallel_threshold) {
   bfast::transcoder t;
+  bfast::transcode_parallelism parallel;
+  parallel.arena = &arena();
+  parallel.threads = threads;
+  t.set_parallelism(parallel);
   bfast::encode_scratch scratch(&arena());
   bfast::policy_config config;
   config.max_threads = threads;

@@ -189,6 +189,8 @@ int run_encode(const std::vector<std::string>& args) {
   transcode_options options;
   options.pack_float_arrays = a.pack_floats;
   transcoder t(options);
+  compress_arena& arena = arena_for(a.threads);
+  t.set_parallelism({.arena = &arena, .threads = a.threads > 0 ? a.threads : arena.concurrency()});
   byte_buffer message;
   const transcode_result r = t.transcode(json, message);
   if (r.error == transcode_error::invalid_json) {
@@ -209,7 +211,6 @@ int run_encode(const std::vector<std::string>& args) {
   in.save_data = a.save_data;
   in.accept_gzip = a.accept_gzip;
   in.accept_zstd = a.accept_zstd;
-  compress_arena& arena = arena_for(a.threads);
   in.load = arena.load();
   policy_config config;
   config.max_threads = a.threads;

@@ -103,8 +103,9 @@ std::size_t encode_memory_bound(std::size_t message_bytes, const policy_config& 
 }
 
 std::uint64_t transform_memory_bound(std::size_t json_bytes, const policy_config& config,
-                                     const server_speeds& speeds, bool json_padded) noexcept {
-  const transcoder::memory_use t = transcoder::memory_bound(json_bytes, json_padded);
+                                     const server_speeds& speeds, bool json_padded,
+                                     const transcode_parallelism& parallelism) noexcept {
+  const transcoder::memory_use t = transcoder::memory_bound(json_bytes, json_padded, parallelism);
   const std::size_t coded = encode_memory_bound(transcoder::message_bound(json_bytes), config, speeds);
   return std::max<std::uint64_t>(std::uint64_t{t.held} + coded, t.peak);
 }

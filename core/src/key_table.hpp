@@ -75,6 +75,8 @@ class key_table {
   }
 
   [[nodiscard]] std::size_t entries() const noexcept { return keys_.size(); }
+  // Entry i: a key, or empty at a filler index.
+  [[nodiscard]] std::string_view key(std::size_t i) const noexcept { return keys_[i]; }
   // Bytes the table's vectors hold.
   [[nodiscard]] std::size_t capacity_bytes() const noexcept {
     return keys_.capacity() * sizeof(std::string_view) + next_.capacity() * sizeof(std::uint32_t) +

@@ -6,6 +6,8 @@
 
 #include "bfast/format.hpp"
 #include "key_table.hpp"
+#include "parser_memory.hpp"
+#include "root_parts.hpp"
 #include "validation_copy.hpp"
 #include "walkers.hpp"
 
@@ -15,6 +17,8 @@ static_assert(padded_view::padding == simdjson::SIMDJSON_PADDING);
 
 struct transcoder::impl {
   transcode_options options;
+  transcode_parallelism parallelism;
+  detail::root_parts parts;  // the parts of a large root array, each with its own scratch
   simdjson::dom::parser dom;
   simdjson::ondemand::parser ondemand;
   byte_buffer padded;   // the input copied with the parser's padding, when the caller had none
@@ -33,9 +37,26 @@ struct transcoder::impl {
     out.reserve(header_size + keys.encoded_size() + body.size());
     keys.write_header(out);
     out.append(body.data(), body.size());
+    count_stats(out);
+  }
+
+  void count_stats(const byte_buffer& out) {
     stats.bfast_bytes = out.size();
     stats.table_entries = keys.entries();
     stats.table_bytes = header_size + keys.encoded_size();
+  }
+
+  // The message in parts at once, when the text is large and cut; false: transcode it whole.
+  bool transcode_in_parts(std::string_view json, byte_buffer& out) {
+    if (detail::root_parts::part_count(json.size(), parallelism) < 2) return false;
+    if (parts.transcode(json, parallelism, options, keys, out)) {
+      count_stats(out);
+      stats.parts = parts.parts();
+      return true;
+    }
+    // What the parts held is not kept beside what the whole now needs (see memory_bound).
+    parts.release();
+    return false;
   }
 
   // Copies `text` as "[" text "]" plus padding, so the on-demand walk sees a scalar root as an
@@ -133,6 +154,20 @@ struct transcoder::impl {
     return false;
   }
 
+  // The one-thread transcode of the whole text.
+  transcode_result transcode_whole(padded_view json, byte_buffer& out) {
+    simdjson::dom::element root;
+    transcode_result answered;
+    if (!parse_fast(json, out, root, answered)) return answered;
+    detail::walk_context ctx{keys, detail::body_writer(body), options};
+    if (const transcode_error err = detail::walk_dom(root, ctx); err != transcode_error::ok) {
+      reset();
+      return {err, 0, reason_token(err)};
+    }
+    assemble(out);
+    return {};
+  }
+
   // Deeper than this, a text is called too deep without proving it is JSON (bounds memory).
   static constexpr std::size_t max_validation_depth = std::size_t{1} << 20;
 };
@@ -150,48 +185,31 @@ void transcoder::set_options(const transcode_options& options) noexcept {
   impl_->options = options;
 }
 
+const transcode_parallelism& transcoder::parallelism() const noexcept { return impl_->parallelism; }
+void transcoder::set_parallelism(const transcode_parallelism& parallelism) noexcept {
+  impl_->parallelism = parallelism;
+}
+
 transcode_result transcoder::transcode(std::string_view json, byte_buffer& out) {
-  return transcode(impl_->copy_padded(json), out);
+  impl& m = *impl_;
+  m.begin(json, out);
+  // Each part copies its own text, so only the whole needs the padded copy.
+  if (m.transcode_in_parts(json, out)) return {};
+  return m.transcode_whole(m.copy_padded(json), out);
 }
 
 transcode_result transcoder::transcode(padded_view json, byte_buffer& out) {
   impl& m = *impl_;
   m.begin(json.text(), out);
-
-  simdjson::dom::element root;
-  transcode_result answered;
-  if (!m.parse_fast(json, out, root, answered)) return answered;
-  detail::walk_context ctx{m.keys, detail::body_writer(m.body), m.options};
-  if (const transcode_error err = detail::walk_dom(root, ctx); err != transcode_error::ok) {
-    m.reset();
-    return {err, 0, reason_token(err)};
-  }
-  m.assemble(out);
-  return {};
+  if (m.transcode_in_parts(json.text(), out)) return {};
+  return m.transcode_whole(json, out);
 }
-
-namespace {
-
-constexpr std::size_t round64(std::size_t n) noexcept { return (n + 63) / 64 * 64; }
-
-// What simdjson 3 allocates for a parser of `capacity` bytes (document::allocate and
-// set_capacity / set_max_depth): tape, string buffer, structural indexes, depth stacks.
-constexpr std::size_t dom_parser_bytes(std::size_t capacity, std::size_t depth) noexcept {
-  const std::size_t c = std::max<std::size_t>(capacity, 32);
-  return 8 * round64(c + 3) + round64(5 * c / 3 + simdjson::SIMDJSON_PADDING) +
-         4 * (round64(c) + 9) + 16 * depth + 4096;
-}
-
-constexpr std::size_t ondemand_parser_bytes(std::size_t capacity, std::size_t depth) noexcept {
-  const std::size_t c = std::max<std::size_t>(capacity, 32);
-  return round64(5 * c / 3 + simdjson::SIMDJSON_PADDING) + 4 * (round64(c) + 9) + 24 * depth + 4096;
-}
-
-}  // namespace
 
 std::size_t transcoder::scratch_bytes() const noexcept {
+  using detail::dom_parser_bytes;
+  using detail::ondemand_parser_bytes;
   const impl& m = *impl_;
-  return dom_parser_bytes(m.dom.capacity(), m.dom.max_depth()) +
+  return m.parts.scratch_bytes() + dom_parser_bytes(m.dom.capacity(), m.dom.max_depth()) +
          ondemand_parser_bytes(m.ondemand.capacity(), m.ondemand.max_depth()) +
          m.padded.capacity() + m.wrapped.capacity() + m.body.capacity() + m.keys.capacity_bytes();
 }
@@ -205,9 +223,13 @@ void transcoder::shrink_scratch(std::size_t keep_bytes) noexcept {
   m.wrapped = byte_buffer{};
   m.body = byte_buffer{};
   m.keys = detail::key_table{};
+  m.parts.release();
 }
 
-transcoder::memory_use transcoder::memory_bound(std::size_t json_bytes, bool padded) noexcept {
+transcoder::memory_use transcoder::memory_bound(std::size_t json_bytes, bool padded,
+                                                const transcode_parallelism& parallelism) noexcept {
+  using detail::dom_parser_bytes;
+  using detail::ondemand_parser_bytes;
   const std::size_t n = json_bytes;
   const std::size_t message = message_bound(n);
   // A distinct key costs at least five bytes of JSON ("":0,), fillers one entry in 255.
@@ -223,7 +245,14 @@ transcoder::memory_use transcoder::memory_bound(std::size_t json_bytes, bool pad
   // text, all freed before the walk.
   const std::size_t depth = std::min(n + 2, impl::max_validation_depth);
   const std::size_t validate = 2 * (n + simdjson::SIMDJSON_PADDING + 1) + dom_parser_bytes(n + 1, depth);
-  return {parse + walk, parse + std::max(walk, validate)};
+  const memory_use whole{parse + walk, parse + std::max(walk, validate)};
+  const std::size_t parts = detail::root_parts::part_count(n, parallelism);
+  if (parts < 2) return whole;
+  // In parts: their scratch, the message's table and the message; the input is not copied. When
+  // a part fails, all that is freed before the whole is transcoded (the table is reused).
+  const std::size_t in_parts = detail::root_parts::memory_bound(n, parts) +
+                               detail::key_table::bytes_bound(keys) + message;
+  return {std::max(whole.held, in_parts), std::max(whole.peak, in_parts)};
 }
 
 std::size_t transcoder::message_bound(std::size_t json_bytes) noexcept {

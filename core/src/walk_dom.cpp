@@ -99,4 +99,15 @@ transcode_error walk_dom(element root, walk_context& ctx) {
   return dom_walker(ctx).value(root, 1);
 }
 
+transcode_error walk_dom_elements(simdjson::dom::array root, walk_context& ctx, std::size_t& count) {
+  dom_walker walker(ctx);
+  count = 0;
+  for (element child : root) {
+    // Depth 2, as below a root array walked whole.
+    if (auto err = walker.value(child, 2); err != transcode_error::ok) return err;
+    ++count;
+  }
+  return transcode_error::ok;
+}
+
 }  // namespace bfast::detail

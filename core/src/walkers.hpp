@@ -18,6 +18,11 @@ struct walk_context {
 
 [[nodiscard]] transcode_error walk_dom(simdjson::dom::element root, walk_context& ctx);
 
+// The elements of a root array, as walk_dom writes them after the array's header: a part of a
+// root array cut by split_root_array. `count` gets how many were written.
+[[nodiscard]] transcode_error walk_dom_elements(simdjson::dom::array root, walk_context& ctx,
+                                                std::size_t& count);
+
 struct ondemand_outcome {
   transcode_error error = transcode_error::ok;
   simdjson::error_code json_error = simdjson::SUCCESS;

@@ -60,6 +60,11 @@ void transform_service::transform_now(const transform_request& req, transform_ou
   transcode_options opts = tc.options();
   opts.pack_float_arrays = req.pack_floats;
   tc.set_options(opts);
+  // A large root array goes in parts to the arena's idle threads; on a busy arena it stays whole.
+  transcode_parallelism parallel;
+  parallel.arena = &arena_;
+  parallel.threads = std::min(max_transcode_threads(), arena_.load().idle());
+  tc.set_parallelism(parallel);
 
   // The message is the outcome's own: it becomes the body when nothing is applied.
   byte_buffer message;
@@ -85,7 +90,14 @@ void transform_service::transform_now(const transform_request& req, transform_ou
 }
 
 std::uint64_t transform_service::output_bytes_bound(std::size_t json_bytes) const noexcept {
-  return transform_memory_bound(json_bytes, policy_, speeds_);
+  transcode_parallelism most;  // the parts' memory depends on their number, not on the arena
+  most.threads = max_transcode_threads();
+  return transform_memory_bound(json_bytes, policy_, speeds_, true, most);
+}
+
+int transform_service::max_transcode_threads() const noexcept {
+  return policy_.max_threads > 0 ? std::min(policy_.max_threads, arena_.concurrency())
+                                 : arena_.concurrency();
 }
 
 transform_service::transform_service(unsigned threads, std::uint64_t memory_budget,

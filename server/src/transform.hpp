@@ -17,6 +17,7 @@
 #include "bfast/config/config.hpp"
 #include "bfast/filter/network_hints.hpp"
 #include "bfast/status.hpp"
+#include "bfast/transcoder.hpp"
 #include "metrics.hpp"
 
 namespace bfast::server {
@@ -90,6 +91,9 @@ class transform_service {
   static constexpr std::size_t scratch_keep_bytes = std::size_t{4} << 20;
 
  private:
+  // The most threads one transcode may use: the policy's per-response cap, within the arena.
+  [[nodiscard]] int max_transcode_threads() const noexcept;
+
   std::uint64_t budget_;
   std::uint64_t inline_max_bytes_;
   metrics& m_;

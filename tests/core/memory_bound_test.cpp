@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bfast/calibrate.hpp"
+#include "bfast/compress_arena.hpp"
 #include "bfast/encode.hpp"
 #include "bfast/padded_view.hpp"
 #include "bfast/transcoder.hpp"
@@ -66,10 +67,13 @@ void* realloc(void* p, std::size_t n) {
 namespace bfast {
 namespace {
 
-// The bytes one transform of `json` allocates at its peak, with fresh scratch and no arena (the
-// proxy's arena threads hold no transform state).
+// The bytes one transform of `json` allocates at its peak, with fresh scratch and no arena for
+// LZ4 (the proxy's arena threads hold no transform state). `parallelism`: the transcoder's, and
+// `parts` gets how many parts it transcoded the text in.
 std::size_t transform_peak(const std::string& json, bool padded, const policy_input& in,
-                           const server_speeds& speeds, const policy_config& config) {
+                           const server_speeds& speeds, const policy_config& config,
+                           const transcode_parallelism& parallelism = {},
+                           std::size_t* parts = nullptr) {
   byte_buffer input;
   input.append(json);
   const padded_view view = padded_view::of(input);
@@ -77,9 +81,11 @@ std::size_t transform_peak(const std::string& json, bool padded, const policy_in
   peak.store(base);
   {
     transcoder t;
+    t.set_parallelism(parallelism);
     encode_scratch scratch;
     byte_buffer message;
     const transcode_result r = padded ? t.transcode(view, message) : t.transcode(json, message);
+    if (parts != nullptr) *parts = t.last_stats().parts;
     if (r.ok()) {
       const encoded e = encode(std::move(message), in, speeds, config, scratch);
       EXPECT_FALSE(e.body.empty());
@@ -144,6 +150,35 @@ TEST(transform_memory_bound, covers_the_slow_and_the_refusing_paths) {
   std::string ints = "[";
   for (int i = 0; i < 50000; ++i) ints += i ? ",10" : "10";
   expect_within_bound(ints + "]", "two-digit integers");
+}
+
+TEST(transform_memory_bound, covers_documents_transcoded_in_parts) {
+  static compress_arena arena(4);
+  // The arena's threads set up their own state on first use: before the watch, not during it.
+  arena.run_batch(8, 4, [](std::size_t) {});
+  std::string fails_in_a_part = sample_records_json(3000);
+  fails_in_a_part.insert(fails_in_a_part.size() / 2, "123456789012345678901234567890,");
+  const std::string documents[] = {sample_records_json(5000), test::read_file(
+      test::shared_dir() / "conformance" / "users_1000.json"), fails_in_a_part};
+  const coding_case lz4 = every_coding().front();
+  policy_config config;
+  config.sizes.chunk_bytes = 64 * 1024;
+  for (const std::string& json : documents) {
+    const bool cut = &json != &documents[2];
+    for (const int threads : {2, 4}) {
+      for (const std::size_t part_bytes : {std::size_t{0}, std::size_t{1000}, std::size_t{1}}) {
+        const transcode_parallelism p{&arena, threads, 0, part_bytes};
+        for (const bool padded : {true, false}) {
+          std::size_t parts = 0;
+          const std::size_t used = transform_peak(json, padded, lz4.in, lz4.speeds, config, p, &parts);
+          const std::uint64_t bound = transform_memory_bound(json.size(), config, lz4.speeds, padded, p);
+          EXPECT_LE(used, bound) << json.size() << " bytes, threads " << threads << " part_bytes "
+                                 << part_bytes << " padded " << padded;
+          EXPECT_EQ(parts > 1, cut) << "the text must be cut, or fall back whole";
+        }
+      }
+    }
+  }
 }
 
 TEST(transform_memory_bound, refused_documents_stay_within_it) {

@@ -64,9 +64,11 @@ struct encoded {
 // Every byte one transform of `json_bytes` bytes of JSON allocates: the transcoder's parsers and
 // copies (transcoder::memory_bound), the message, and encode_memory_bound. The JSON's own buffer
 // is not included. `json_padded`: the JSON comes as a padded_view, so it is not copied.
+// `parallelism`: the most the transcoder is set to (a large root array in parts).
 [[nodiscard]] std::uint64_t transform_memory_bound(std::size_t json_bytes,
                                                    const policy_config& config,
                                                    const server_speeds& speeds,
-                                                   bool json_padded = true) noexcept;
+                                                   bool json_padded = true,
+                                                   const transcode_parallelism& parallelism = {}) noexcept;
 
 }  // namespace bfast

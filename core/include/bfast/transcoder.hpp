@@ -11,11 +11,22 @@
 
 namespace bfast {
 
+class compress_arena;
+
 struct transcode_options {
   // Arrays of at least this many numbers, all written with a fraction or exponent, become one
   // 0x90 run. Off by default: see README ("Packed float arrays").
   bool pack_float_arrays = false;
   std::size_t pack_float_min = 8;
+};
+
+// A large text whose root is an array of objects may be cut between elements into parts that are
+// transcoded at once on the arena's threads; the message is byte for byte the one-thread one.
+struct transcode_parallelism {
+  compress_arena* arena = nullptr;  // none: the parts run one after another on the caller
+  int threads = 1;                  // parts at once, the caller included
+  std::size_t min_bytes = std::size_t{1} << 20;  // shorter texts are never cut
+  std::size_t part_bytes = 0;       // text per part; 0: one part per thread (1 thread: no cut)
 };
 
 // Facts about the message, for headers, logs and the compression policy.
@@ -24,6 +35,7 @@ struct transcode_stats {
   std::size_t bfast_bytes = 0;
   std::size_t table_entries = 0;  // fillers included
   std::size_t table_bytes = 0;    // header + table, i.e. where the root value starts
+  std::size_t parts = 1;          // the text was transcoded in this many parts at once
 };
 
 class transcoder {
@@ -48,19 +60,22 @@ class transcoder {
   [[nodiscard]] const transcode_stats& last_stats() const noexcept;
   [[nodiscard]] const transcode_options& options() const noexcept;
   void set_options(const transcode_options& options) noexcept;
+  [[nodiscard]] const transcode_parallelism& parallelism() const noexcept;
+  void set_parallelism(const transcode_parallelism& parallelism) noexcept;
 
-  // Bytes the parser, its input copy and the body and key scratch hold between calls.
+  // Bytes the parsers, input copies and the body and key scratch (the parts' too) hold between calls.
   [[nodiscard]] std::size_t scratch_bytes() const noexcept;
   // Frees that scratch when it holds more than `keep_bytes`, so a large body's pages go back.
   void shrink_scratch(std::size_t keep_bytes) noexcept;
 
   // What one transcode of `json_bytes` bytes allocates from fresh scratch, on either parse path.
-  // `padded`: the input came as a padded_view.
+  // `padded`: the input came as a padded_view. `parallelism`: the setting it runs with (at most).
   struct memory_use {
     std::size_t held = 0;  // still allocated on return: parsers, copies, scratch, the message
     std::size_t peak = 0;  // the most at any moment (validating refused text briefly holds more)
   };
-  [[nodiscard]] static memory_use memory_bound(std::size_t json_bytes, bool padded) noexcept;
+  [[nodiscard]] static memory_use memory_bound(std::size_t json_bytes, bool padded,
+                                               const transcode_parallelism& parallelism = {}) noexcept;
 
  private:
   struct impl;
