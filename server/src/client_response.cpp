@@ -214,14 +214,17 @@ asio::awaitable<bool> proxy_session::transform_response(filter::exchange_filter&
     co_return co_await send_buffered(res, header_only, json_text);
   }
 
+  // Transformed: the JSON is not needed any more, so a slow client holds only the body.
+  const std::size_t json_bytes = json_text.size();
+  json = byte_buffer{};
   s_.stats.transcode_seconds.observe(out.transcode_seconds);
   s_.stats.compress_seconds.observe(out.compress_seconds);
   s_.stats.transcoded_by_compression[static_cast<std::size_t>(out.compress)].fetch_add(
       1, std::memory_order_relaxed);
-  s_.stats.transform_json_bytes.fetch_add(json_text.size(), std::memory_order_relaxed);
+  s_.stats.transform_json_bytes.fetch_add(json_bytes, std::memory_order_relaxed);
   s_.stats.transform_out_bytes.fetch_add(out.body.size(), std::memory_order_relaxed);
   filter::transformed_body tb;
-  tb.json_bytes = json_text.size();
+  tb.json_bytes = json_bytes;
   tb.body_bytes = out.body.size();
   tb.compress = out.compress_token;
   tb.content_encoding = out.content_encoding;
