@@ -241,7 +241,7 @@ reference read_reference(std::string_view s, bool head_request) {
 struct world {
   world()
       : cfg(make_config()),
-        transforms(1, 64ull << 20, stats),
+        transforms(1, 64ull << 20, 0, stats),
         log(false, 4096, stats.access_log_dropped),
         w(4, std::chrono::milliseconds(60'000), stats.upstream_pool),
         acceptor(w.ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
