@@ -2,8 +2,6 @@
 // transforming and sending it whole.
 #include <algorithm>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 
@@ -17,7 +15,6 @@ namespace {
 namespace http = beast::http;
 using std::chrono::milliseconds;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A body held whole goes out in pieces of this size, each write under its own deadline.
 constexpr std::size_t send_piece_bytes = 256 * 1024;
 // The transcoder reads up to 64 bytes past the JSON's end (simdjson's padding).
@@ -34,8 +31,8 @@ http::response<http::buffer_body> proxy_session::response_from_upstream() {
   return res;
 }
 
-asio::awaitable<bool> proxy_session::send_streamed(bool header_only, std::string_view prefix,
-                                    relay_lease& relay) {
+task<bool> proxy_session::send_streamed(bool header_only, std::string_view prefix,
+                                        relay_lease& relay) {
   auto res = response_from_upstream();
   const unsigned status = res.result_int();
   const bool status_has_body = !(status / 100 == 1 || status == 204 || status == 304);
@@ -107,8 +104,8 @@ bool proxy_session::abort_on_upstream_body_error(const beast::error_code& ec) {
   return false;
 }
 
-asio::awaitable<bool> proxy_session::write_client(std::string_view data, bool last,
-                                   const http::response_header<>* head, bool chunked) {
+task<bool> proxy_session::write_client(std::string_view data, bool last,
+                                       const http::response_header<>* head, bool chunked) {
   head_.clear();
   if (head) append_head(head_, *head);
   const body_piece piece(head_, data, chunked, last);
@@ -124,8 +121,8 @@ asio::awaitable<bool> proxy_session::write_client(std::string_view data, bool la
   co_return true;
 }
 
-asio::awaitable<bool> proxy_session::send_buffered(http::response<http::buffer_body>& res, bool header_only,
-                                    std::string_view body) {
+task<bool> proxy_session::send_buffered(http::response<http::buffer_body>& res, bool header_only,
+                                        std::string_view body) {
   const bool keep = client_keep_alive();
   res.keep_alive(keep);
   if (header_only) body = {};
@@ -139,10 +136,10 @@ asio::awaitable<bool> proxy_session::send_buffered(http::response<http::buffer_b
   co_return keep;
 }
 
-asio::awaitable<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
-                                         const config::route_rule& route,
-                                         transform_request& treq, bool header_only,
-                                         relay_lease& relay) {
+task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
+                                             const config::route_rule& route,
+                                             transform_request& treq, bool header_only,
+                                             relay_lease& relay) {
   s_.stats.transforms_in_flight.fetch_add(1, std::memory_order_relaxed);
   struct in_flight_guard {
     metrics& m;

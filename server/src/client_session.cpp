@@ -5,12 +5,9 @@
 #include <cstdio>
 #include <utility>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
 
@@ -28,7 +25,6 @@ namespace {
 namespace http = beast::http;
 using std::chrono::milliseconds;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // The first read of a request; Beast grows the buffer from there up to its bound.
 constexpr std::size_t first_read_bytes = 2048;
 // Beyond the header limit, what a chunk-size line with extensions or a trailer section may add.
@@ -63,7 +59,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-proxy_session::proxy_session(shared_state& state, worker& w, tcp::socket socket)
+proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
     : s_(state),
       cfg_(state.cfg),
       w_(w),
@@ -91,7 +87,7 @@ proxy_session::~proxy_session() {
   s_.stats.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<void> proxy_session::run() {
+task<void> proxy_session::run() {
   bool first = true;
   for (;;) {
     // Wait for the first byte of the next request under the idle deadline; the header
@@ -117,7 +113,7 @@ asio::awaitable<void> proxy_session::run() {
   close_client();
 }
 
-asio::awaitable<bool> proxy_session::handle_request() {
+task<bool> proxy_session::handle_request() {
   const auto started = clock_type::now();
   ex_ = exchange_record{};
   filter::exchange_filter ex_filter(s_.stats);
@@ -127,7 +123,7 @@ asio::awaitable<bool> proxy_session::handle_request() {
   co_return keep;
 }
 
-asio::awaitable<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lease& relay) {
+task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lease& relay) {
   req_header_.emplace();
   req_header_->header_limit(cfg_.max_header_bytes);
   req_header_->body_limit(cfg_.max_request_body_bytes);
@@ -281,8 +277,8 @@ filter::client_network proxy_session::client_network_of(const http::fields& req)
   return filter::network_of(req, ingress, socket);
 }
 
-asio::awaitable<request_outcome> proxy_session::send_request_body(bool chunked, bool expect_continue,
-                                                   relay_lease& relay) {
+task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect_continue,
+                                                       relay_lease& relay) {
   if (expect_continue) {
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
@@ -294,7 +290,7 @@ asio::awaitable<request_outcome> proxy_session::send_request_body(bool chunked, 
   req_body_->body_limit(cfg_.max_request_body_bytes);
   char* const data = relay.data();
   // Only bytes from the client restart the idle deadline; what the upstream sends does not.
-  asio::steady_timer idle(stream_.get_executor(), milliseconds(cfg_.client_body_idle_timeout_ms));
+  steady_timer idle(stream_.get_executor(), milliseconds(cfg_.client_body_idle_timeout_ms));
   while (!req_body_->is_done()) {
     if (buffer_.size() == 0) {
       // Waiting for the client, the upstream is watched too: it may answer (413, 401, ...)
@@ -329,7 +325,7 @@ asio::awaitable<request_outcome> proxy_session::send_request_body(bool chunked, 
   co_return request_outcome::sent;
 }
 
-asio::awaitable<bool> proxy_session::send_simple(http::status status, std::string_view text, bool keep) {
+task<bool> proxy_session::send_simple(http::status status, std::string_view text, bool keep) {
   http::response<http::string_body> res{status, ex_.version == 10 ? 10u : 11u};
   res.set(http::field::content_type, "text/plain; charset=utf-8");
   res.body() = std::string(text);
@@ -342,7 +338,7 @@ asio::awaitable<bool> proxy_session::send_simple(http::status status, std::strin
   co_return keep && !ec;
 }
 
-asio::awaitable<bool> proxy_session::reject(http::status status, reject_kind kind) {
+task<bool> proxy_session::reject(http::status status, reject_kind kind) {
   s_.stats.count(kind);
   ex_.decision = "rejected";
   ex_.reason = token(kind);
@@ -350,7 +346,7 @@ asio::awaitable<bool> proxy_session::reject(http::status status, reject_kind kin
   co_return false;
 }
 
-asio::awaitable<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_ok) {
+task<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_ok) {
   ex_.decision = "error";
   ex_.reason = timed_out ? "upstream_timeout" : "upstream_error";
   co_return co_await send_simple(
@@ -359,7 +355,7 @@ asio::awaitable<bool> proxy_session::send_upstream_error_status(bool timed_out, 
       keep_ok && client_keep_alive());
 }
 
-asio::awaitable<bool> proxy_session::send_upstream_error(bool keep_ok) {
+task<bool> proxy_session::send_upstream_error(bool keep_ok) {
   co_return co_await send_upstream_error_status(up_.failure().timed_out, keep_ok);
 }
 
@@ -392,10 +388,10 @@ void proxy_session::close_client() {
   stream_.socket().close(ig);
 }
 
-void start_proxy_session(shared_state& state, worker& w, tcp::socket socket) {
+void start_proxy_session(shared_state& state, worker& w, tcp_socket socket) {
   asio::co_spawn(
       w.ioc,
-      [&state, &w, socket = std::move(socket)]() mutable -> asio::awaitable<void> {
+      [&state, &w, socket = std::move(socket)]() mutable -> task<void> {
         // The session lives in this coroutine's frame, on its worker's thread.
         auto session = std::make_unique<proxy_session>(state, w, std::move(socket));
         try {

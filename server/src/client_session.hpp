@@ -11,9 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -66,12 +64,12 @@ class relay_lease {
 
 class proxy_session {
  public:
-  proxy_session(shared_state& state, worker& w, tcp::socket socket);
+  proxy_session(shared_state& state, worker& w, tcp_socket socket);
   ~proxy_session();
   proxy_session(const proxy_session&) = delete;
   proxy_session& operator=(const proxy_session&) = delete;
 
-  asio::awaitable<void> run();
+  task<void> run();
 
   void close_if_idle() {
     if (idle_) stream_.close();
@@ -80,52 +78,52 @@ class proxy_session {
  private:
   using clock_type = std::chrono::steady_clock;
 
-  asio::awaitable<bool> handle_request();
+  task<bool> handle_request();
 
-  asio::awaitable<bool> exchange(filter::exchange_filter& ex_filter, relay_lease& relay);
+  task<bool> exchange(filter::exchange_filter& ex_filter, relay_lease& relay);
 
   filter::client_network client_network_of(const http::fields& req);
 
   // The request body, relayed piece by piece as it arrives. The idle deadline restarts with
   // every byte received, so a slow but live sender is never cut.
-  asio::awaitable<request_outcome> send_request_body(bool chunked, bool expect_continue,
-                                                     relay_lease& relay);
+  task<request_outcome> send_request_body(bool chunked, bool expect_continue,
+                                          relay_lease& relay);
 
   // The upstream's header moves into the client's response; the parser keeps its framing state.
   http::response<http::buffer_body> response_from_upstream();
 
   // Streams the upstream body (after `prefix`, bytes already read from it) to the client.
   // Returns whether the client connection can carry another request.
-  asio::awaitable<bool> send_streamed(bool header_only, std::string_view prefix,
-                                      relay_lease& relay);
+  task<bool> send_streamed(bool header_only, std::string_view prefix,
+                           relay_lease& relay);
 
   // The upstream body ended early, went idle or broke its framing: finishing the response would
   // present a truncated body as complete, so the client connection is reset instead.
   bool abort_on_upstream_body_error(const beast::error_code& ec);
 
   // One write to the client under its deadline: the response head when given, then `data`.
-  asio::awaitable<bool> write_client(std::string_view data, bool last,
-                                     const http::response_header<>* head, bool chunked = false);
+  task<bool> write_client(std::string_view data, bool last,
+                          const http::response_header<>* head, bool chunked = false);
 
   // Sends a body held whole in memory, in pieces so each write has its own deadline. The first
   // piece shares its write with the header.
-  asio::awaitable<bool> send_buffered(http::response<http::buffer_body>& res, bool header_only,
-                                      std::string_view body);
+  task<bool> send_buffered(http::response<http::buffer_body>& res, bool header_only,
+                           std::string_view body);
 
-  asio::awaitable<bool> transform_response(filter::exchange_filter& ex_filter,
-                                           const config::route_rule& route,
-                                           transform_request& treq, bool header_only,
-                                           relay_lease& relay);
+  task<bool> transform_response(filter::exchange_filter& ex_filter,
+                                const config::route_rule& route,
+                                transform_request& treq, bool header_only,
+                                relay_lease& relay);
 
-  asio::awaitable<bool> send_simple(http::status status, std::string_view text, bool keep);
+  task<bool> send_simple(http::status status, std::string_view text, bool keep);
 
   // A 4xx of the proxy's own, then close: what follows on the connection cannot be trusted.
-  asio::awaitable<bool> reject(http::status status, reject_kind kind);
+  task<bool> reject(http::status status, reject_kind kind);
 
-  asio::awaitable<bool> send_upstream_error_status(bool timed_out, bool keep_ok = true);
+  task<bool> send_upstream_error_status(bool timed_out, bool keep_ok = true);
 
   // `keep_ok`: the request was read whole, so the connection may carry the next one.
-  asio::awaitable<bool> send_upstream_error(bool keep_ok = true);
+  task<bool> send_upstream_error(bool keep_ok = true);
 
   void log(const filter::exchange_filter& ex_filter, clock_type::time_point started);
 
@@ -138,7 +136,7 @@ class proxy_session {
   shared_state& s_;
   const config::proxy_config& cfg_;
   worker& w_;
-  beast::tcp_stream stream_;
+  tcp_stream stream_;
   read_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section
   std::string client_address_;
   bool peer_trusted_ = false;

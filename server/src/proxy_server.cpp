@@ -3,11 +3,9 @@
 #include <csignal>
 #include <cstdio>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
 #include "simple_http.hpp"
@@ -15,7 +13,6 @@
 namespace bfast::server {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
 
 unsigned io_threads(const config::proxy_config& cfg) {
@@ -101,7 +98,7 @@ void proxy_server::start() {
   signals_.async_wait([this](const auto& e, int signo) { on_signal(e, signo); });
 }
 
-asio::awaitable<void> proxy_server::accept_loop() {
+task<void> proxy_server::accept_loop() {
   for (;;) {
     worker& w = *workers_[next_worker_++ % workers_.size()];
     auto [ec, socket] = co_await data_acceptor_.async_accept(w.ioc, use_tuple);
@@ -109,7 +106,7 @@ asio::awaitable<void> proxy_server::accept_loop() {
       if (!data_acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
       stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
       // Out of descriptors and the like: wait a moment instead of spinning.
-      asio::steady_timer pause(control_, milliseconds(10));
+      steady_timer pause(control_, milliseconds(10));
       co_await pause.async_wait(use_tuple);
       continue;
     }

@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "server_state.hpp"
 
@@ -31,7 +30,7 @@ class proxy_server {
   int run();
 
  private:
-  asio::awaitable<void> accept_loop();
+  task<void> accept_loop();
   void on_signal(const boost::system::error_code& ec, int signo);
   void stop_accepting();
   void wait_for_idle();
@@ -48,7 +47,7 @@ class proxy_server {
   tcp::acceptor data_acceptor_;
   tcp::acceptor admin_acceptor_;
   asio::signal_set signals_;
-  asio::steady_timer drain_timer_;
+  steady_timer drain_timer_;
   std::chrono::steady_clock::time_point shutdown_deadline_;
   std::vector<std::thread> threads_;
   std::size_t next_worker_ = 0;

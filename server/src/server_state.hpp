@@ -10,21 +10,16 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "access_log.hpp"
 #include "bfast/config/config.hpp"
+#include "io_types.hpp"
 #include "memory_trim.hpp"
 #include "metrics.hpp"
 #include "transform.hpp"
 #include "upstream_pool.hpp"
 
 namespace bfast::server {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
 
 struct shared_state {
   const config::proxy_config& cfg;
@@ -79,7 +74,7 @@ struct worker {
 };
 
 // Starts a session for an accepted client connection on `w`'s thread.
-void start_proxy_session(shared_state& state, worker& w, tcp::socket socket);
+void start_proxy_session(shared_state& state, worker& w, tcp_socket socket);
 
 // On `w`'s thread: closes the connections that are idle between requests.
 void close_idle_sessions(worker& w);

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "bfast/calibrate.hpp"
 #include "bfast/encode.hpp"
@@ -117,8 +116,7 @@ void transform_service::stop() {
   pool_.join();
 }
 
-boost::asio::awaitable<void> transform_service::run(const transform_request& req,
-                                                    transform_outcome& out) {
+task<void> transform_service::run(const transform_request& req, transform_outcome& out) {
   std::exception_ptr failure;
   if (req.json.size() <= inline_max_bytes_) {
     try {
@@ -127,9 +125,9 @@ boost::asio::awaitable<void> transform_service::run(const transform_request& req
       failure = std::current_exception();
     }
   } else {
-    co_await boost::asio::co_spawn(
+    co_await asio::co_spawn(
         pool_.get_executor(),
-        [&]() -> boost::asio::awaitable<void> {
+        [&]() -> asio::awaitable<void, asio::thread_pool::executor_type> {
           try {
             transform_now(req, out);
           } catch (...) {
@@ -137,7 +135,7 @@ boost::asio::awaitable<void> transform_service::run(const transform_request& req
           }
           co_return;
         },
-        boost::asio::use_awaitable);
+        asio::use_awaitable_t<executor>{});
   }
   if (failure) {
     // Out of memory in the transform: the client gets the original bytes, as for too_large.

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "bfast/byte_buffer.hpp"
@@ -18,6 +17,7 @@
 #include "bfast/filter/network_hints.hpp"
 #include "bfast/status.hpp"
 #include "bfast/transcoder.hpp"
+#include "io_types.hpp"
 #include "metrics.hpp"
 
 namespace bfast::server {
@@ -80,7 +80,7 @@ class transform_service {
 
   // Runs the transform on the transform threads and resumes the caller on its own executor;
   // a body up to the inline bound is transformed at once on the calling thread instead.
-  boost::asio::awaitable<void> run(const transform_request& req, transform_outcome& out);
+  task<void> run(const transform_request& req, transform_outcome& out);
 
   void stop();
 

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
@@ -15,7 +12,6 @@
 namespace bfast::server {
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
@@ -52,8 +48,8 @@ bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
   return false;
 }
 
-asio::awaitable<bool> upstream_client::connect() {
-  stream_ = std::make_unique<beast::tcp_stream>(w_.ioc.get_executor());
+task<bool> upstream_client::connect() {
+  stream_ = std::make_unique<tcp_stream>(w_.ioc.get_executor());
   reused_ = false;
   stream_->expires_after(milliseconds(s_.cfg.upstream_connect_timeout_ms));
   auto [ec, ep] = co_await stream_->async_connect(s_.upstream, use_tuple);
@@ -66,7 +62,7 @@ asio::awaitable<bool> upstream_client::connect() {
   co_return true;
 }
 
-asio::awaitable<bool> upstream_client::write_head() {
+task<bool> upstream_client::write_head() {
   // The header deadline runs from here to the final response header, 1xx responses included.
   stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
   auto [ec, n] = co_await asio::async_write(*stream_, asio::buffer(head_), use_tuple);
@@ -83,8 +79,7 @@ asio::awaitable<bool> upstream_client::write_head() {
                  is_timeout(ec));
 }
 
-asio::awaitable<bool> upstream_client::send_head(const http::request_header<>& req,
-                                                 bool retryable) {
+task<bool> upstream_client::send_head(const http::request_header<>& req, bool retryable) {
   parser_.reset();
   buffer_.clear();
   if (buffer_.capacity() < read_room) buffer_.reserve(read_room);
@@ -107,15 +102,14 @@ asio::awaitable<bool> upstream_client::send_head(const http::request_header<>& r
   co_return written;
 }
 
-asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
+task<bool> upstream_client::send_body(const body_piece& piece) {
   using namespace asio::experimental::awaitable_operators;
   body_incomplete_ = true;
   auto& socket = stream_->socket();
   std::array<asio::const_buffer, 5> rest = piece.buffers();
   std::size_t left = asio::buffer_size(rest);
   // Only a write's progress restarts the idle deadline: a drip of interim responses does not.
-  asio::steady_timer idle(socket.get_executor(),
-                          milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+  steady_timer idle(socket.get_executor(), milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
   while (left > 0) {
     // Raced against the upstream's readability: an upstream that answers and stops reading
     // would otherwise hold this write until the idle deadline, and its answer with it.
@@ -147,11 +141,11 @@ asio::awaitable<bool> upstream_client::send_body(const body_piece& piece) {
   co_return true;
 }
 
-asio::awaitable<std::tuple<beast::error_code>> upstream_client::wait_readable() {
+task<std::tuple<beast::error_code>> upstream_client::wait_readable() {
   co_return co_await stream_->socket().async_wait(tcp::socket::wait_read, use_tuple);
 }
 
-asio::awaitable<bool> upstream_client::read_interim() {
+task<bool> upstream_client::read_interim() {
   do {
     parser_.emplace();
     parser_->header_limit(header_limit(s_.cfg));
@@ -198,7 +192,7 @@ std::optional<upstream_error_kind> upstream_client::check_final_header() const {
   return std::nullopt;
 }
 
-asio::awaitable<bool> upstream_client::read_header(bool head_request) {
+task<bool> upstream_client::read_header(bool head_request) {
   const auto sent_at = clock_type::now();
   // One deadline for the final header, interim responses included: a 1xx drip cannot extend it.
   stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
@@ -240,7 +234,7 @@ asio::awaitable<bool> upstream_client::read_header(bool head_request) {
   co_return true;
 }
 
-asio::awaitable<bool> upstream_client::read_early_answer(bool head_request) {
+task<bool> upstream_client::read_early_answer(bool head_request) {
   retryable_ = false;
   if (!stream_) co_return false;
   const bool answered = co_await read_header(head_request);
@@ -259,8 +253,7 @@ std::string_view upstream_client::take_buffered_body() noexcept {
   return {static_cast<const char*>(buffer_.data().data()), n};
 }
 
-asio::awaitable<upstream_client::io_result> upstream_client::read_body(char* dst,
-                                                                       std::size_t cap) {
+task<upstream_client::io_result> upstream_client::read_body(char* dst, std::size_t cap) {
   stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
   if (direct_) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, remaining_));

@@ -14,9 +14,7 @@
 #include <tuple>
 #include <utility>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -42,32 +40,31 @@ class upstream_client {
 
   // Sends the request head on a pooled connection, or a new one. `retryable`: the request has
   // no body and an idempotent method, so a pooled connection that turns out stale is replaced.
-  [[nodiscard]] boost::asio::awaitable<bool> send_head(const http::request_header<>& req,
-                                                       bool retryable);
+  [[nodiscard]] task<bool> send_head(const http::request_header<>& req, bool retryable);
   // One piece of the request body, under the body idle deadline. Watches the upstream while it
   // writes: interim responses are consumed, and a final answer before the body is all sent
   // (a 413, say) stops the body and is kept for the client (answered_early()).
-  [[nodiscard]] boost::asio::awaitable<bool> send_body(const body_piece& piece);
+  [[nodiscard]] task<bool> send_body(const body_piece& piece);
   [[nodiscard]] bool answered_early() const noexcept { return answered_early_; }
   // The request body has all gone up: the connection may be pooled after the response.
   void body_sent() noexcept { body_incomplete_ = false; }
   // Completes when the upstream has something to read (a byte or an EOF), while the caller
   // waits for more of the request body.
-  [[nodiscard]] boost::asio::awaitable<std::tuple<beast::error_code>> wait_readable();
+  [[nodiscard]] task<std::tuple<beast::error_code>> wait_readable();
   // Reads what the upstream sent before the request body was whole: true for interim
   // responses (consumed), false for a final answer (answered_early()) or a failure.
-  [[nodiscard]] boost::asio::awaitable<bool> read_interim();
+  [[nodiscard]] task<bool> read_interim();
   // Reads the final response's header; interim responses are consumed. `head_request`: the
   // response has no body whatever its header says.
-  [[nodiscard]] boost::asio::awaitable<bool> read_header(bool head_request);
+  [[nodiscard]] task<bool> read_header(bool head_request);
   // After a failed send_body: the upstream may have answered early (a 413, say) and closed.
   // Reads that answer if it is there; the connection is never reused afterwards.
-  [[nodiscard]] boost::asio::awaitable<bool> read_early_answer(bool head_request);
+  [[nodiscard]] task<bool> read_early_answer(bool head_request);
 
   [[nodiscard]] response_parser& parser() noexcept { return *parser_; }
   [[nodiscard]] bool body_done() const noexcept;
   // Some of the body into [dst, dst + cap), under the body idle deadline.
-  [[nodiscard]] boost::asio::awaitable<io_result> read_body(char* dst, std::size_t cap);
+  [[nodiscard]] task<io_result> read_body(char* dst, std::size_t cap);
   // Bytes that arrived with the header and belong to the body (a Content-Length body only).
   [[nodiscard]] bool has_buffered_body() const noexcept { return buffer_.size() > 0; }
   // Those bytes in place, never past the framing, counted as read; they stay in the buffer
@@ -86,15 +83,15 @@ class upstream_client {
   [[nodiscard]] double header_latency_ms() const noexcept { return latency_ms_; }
 
  private:
-  [[nodiscard]] boost::asio::awaitable<bool> connect();
-  [[nodiscard]] boost::asio::awaitable<bool> write_head();
+  [[nodiscard]] task<bool> connect();
+  [[nodiscard]] task<bool> write_head();
   [[nodiscard]] bool fail(upstream_error_kind kind, bool timed_out);
   void start_body();
   [[nodiscard]] std::optional<upstream_error_kind> check_final_header() const;
 
   shared_state& s_;
   worker& w_;
-  std::unique_ptr<beast::tcp_stream> stream_;
+  std::unique_ptr<tcp_stream> stream_;
   bool reused_ = false;
   bool retryable_ = false;
   bool body_incomplete_ = false;  // the request body did not all go up

@@ -7,17 +7,17 @@
 
 namespace bfast::server {
 
-bool quiet_now(beast::tcp_stream& stream) noexcept {
+bool quiet_now(tcp_stream& stream) noexcept {
   if (!stream.socket().is_open()) return false;
   char byte;
   const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-std::unique_ptr<beast::tcp_stream> upstream_pool::take() {
+std::unique_ptr<tcp_stream> upstream_pool::take() {
   prune(std::chrono::steady_clock::now());
   while (!idle_.empty()) {
-    std::unique_ptr<beast::tcp_stream> s = std::move(idle_.back().stream);
+    std::unique_ptr<tcp_stream> s = std::move(idle_.back().stream);
     idle_.pop_back();
     if (quiet_now(*s)) return s;
     stats_.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
@@ -25,7 +25,7 @@ std::unique_ptr<beast::tcp_stream> upstream_pool::take() {
   return nullptr;
 }
 
-void upstream_pool::give_back(std::unique_ptr<beast::tcp_stream> stream) {
+void upstream_pool::give_back(std::unique_ptr<tcp_stream> stream) {
   const auto now = std::chrono::steady_clock::now();
   prune(now);
   if (max_idle_ == 0 || !stream) return;
@@ -38,7 +38,7 @@ void upstream_pool::give_back(std::unique_ptr<beast::tcp_stream> stream) {
   arm_sweep(ex);
 }
 
-void upstream_pool::arm_sweep(const boost::asio::any_io_executor& ex) {
+void upstream_pool::arm_sweep(const executor& ex) {
   if (sweep_armed_) return;
   if (!sweeper_) sweeper_.emplace(ex);
   sweep_armed_ = true;

@@ -10,18 +10,13 @@
 #include <optional>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-
+#include "io_types.hpp"
 #include "metrics.hpp"
 
 namespace bfast::server {
 
-namespace beast = boost::beast;
-
 // Whether the socket has nothing to read right now: no byte waiting and no EOF or error.
-[[nodiscard]] bool quiet_now(beast::tcp_stream& stream) noexcept;
+[[nodiscard]] bool quiet_now(tcp_stream& stream) noexcept;
 
 class upstream_pool {
  public:
@@ -37,26 +32,26 @@ class upstream_pool {
   ~upstream_pool() { close_all(); }
 
   // The most recently used connection that is quiet and has not idled too long. Held by
-  // pointer: moving a beast::tcp_stream allocates a new state block.
-  std::unique_ptr<beast::tcp_stream> take();
+  // pointer: moving a tcp_stream allocates a new state block.
+  std::unique_ptr<tcp_stream> take();
   // Keeps `stream`, which the caller has checked ended its last response at its framing.
-  void give_back(std::unique_ptr<beast::tcp_stream> stream);
+  void give_back(std::unique_ptr<tcp_stream> stream);
   // Closes every idle connection and stops the sweep (shutdown: before the io_context goes).
   void close_all() noexcept;
 
  private:
   struct entry {
-    std::unique_ptr<beast::tcp_stream> stream;
+    std::unique_ptr<tcp_stream> stream;
     std::chrono::steady_clock::time_point since;
   };
   void sweep();
-  void arm_sweep(const boost::asio::any_io_executor& ex);
+  void arm_sweep(const executor& ex);
   void prune(std::chrono::steady_clock::time_point now);
 
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
   std::vector<entry> idle_;  // oldest first
-  std::optional<boost::asio::steady_timer> sweeper_;
+  std::optional<steady_timer> sweeper_;
   bool sweep_armed_ = false;
   pool_counters& stats_;
 };

@@ -15,11 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -36,7 +33,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using server::use_tuple;
 // Small enough that one write always fits the loopback socket buffers.
 constexpr std::size_t max_response = 16 * 1024;
 
@@ -286,8 +283,8 @@ void rethrow(const std::exception_ptr& e) {
   if (e) std::rethrow_exception(e);
 }
 
-asio::awaitable<void> run_upstream(world& wd, std::string_view response, bool keep_open,
-                                   tcp::socket& kept, bool& written, asio::steady_timer& signal) {
+server::task<void> run_upstream(world& wd, std::string_view response, bool keep_open,
+                                tcp::socket& kept, bool& written, server::steady_timer& signal) {
   auto [ec, sock] = co_await wd.acceptor.async_accept(use_tuple);
   if (ec) fail("accept failed");
   std::string request;
@@ -306,8 +303,8 @@ asio::awaitable<void> run_upstream(world& wd, std::string_view response, bool ke
   signal.cancel();
 }
 
-asio::awaitable<void> run_client(world& wd, bool head_request, bool& written,
-                                 asio::steady_timer& signal, outcome& out) {
+server::task<void> run_client(world& wd, bool head_request, bool& written,
+                              server::steady_timer& signal, outcome& out) {
   server::upstream_client up(wd.state, wd.w);
   http::request<http::empty_body> req(head_request ? http::verb::head : http::verb::get, "/", 11);
   req.set(http::field::host, "upstream.test");
@@ -433,7 +430,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   asio::io_context& ioc = wd->w.ioc;
   tcp::socket kept(ioc);
   bool written = false;
-  asio::steady_timer signal(ioc, asio::steady_timer::time_point::max());
+  server::steady_timer signal(ioc, server::steady_timer::time_point::max());
   outcome out;
   asio::co_spawn(ioc, run_upstream(*wd, response, keep_open, kept, written, signal), rethrow);
   asio::co_spawn(ioc, run_client(*wd, head_request, written, signal, out), rethrow);

@@ -11,11 +11,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 
@@ -24,8 +22,6 @@
 
 namespace bfast::server {
 namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 void rethrow(const std::exception_ptr& e) {
   if (e) std::rethrow_exception(e);
@@ -36,7 +32,7 @@ class scripted_upstream {
  public:
   scripted_upstream(asio::io_context& ioc, std::vector<std::string> responses)
       : acceptor_(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
-        signal_(ioc, asio::steady_timer::time_point::max()),
+        signal_(ioc, steady_timer::time_point::max()),
         responses_(responses.begin(), responses.end()) {
     asio::co_spawn(ioc, accept_loop(), rethrow);
   }
@@ -45,7 +41,7 @@ class scripted_upstream {
   [[nodiscard]] int accepted() const noexcept { return accepted_; }
   [[nodiscard]] int written() const noexcept { return written_; }
   // Wakes when the upstream has written its n-th response.
-  asio::awaitable<void> wait_written(int n) {
+  task<void> wait_written(int n) {
     while (written_ < n) co_await signal_.async_wait(use_tuple);
   }
   // The upstream ends its idle connections, as a server's keep-alive timeout does.
@@ -62,17 +58,17 @@ class scripted_upstream {
   }
 
  private:
-  asio::awaitable<void> accept_loop() {
+  task<void> accept_loop() {
     for (;;) {
       auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
       if (ec) co_return;
       ++accepted_;
       sockets_.push_back(std::make_shared<tcp::socket>(std::move(sock)));
-      asio::co_spawn(acceptor_.get_executor(), serve(sockets_.back()), rethrow);
+      asio::co_spawn(co_await asio::this_coro::executor, serve(sockets_.back()), rethrow);
     }
   }
 
-  asio::awaitable<void> serve(std::shared_ptr<tcp::socket> sock) {
+  task<void> serve(std::shared_ptr<tcp::socket> sock) {
     std::string in;
     for (;;) {
       auto [ec, n] = co_await asio::async_read_until(*sock, asio::dynamic_buffer(in), "\r\n\r\n",
@@ -89,7 +85,7 @@ class scripted_upstream {
   }
 
   tcp::acceptor acceptor_;
-  asio::steady_timer signal_;
+  steady_timer signal_;
   std::deque<std::string> responses_;
   std::vector<std::shared_ptr<tcp::socket>> sockets_;
   int accepted_ = 0;
@@ -143,7 +139,7 @@ class upstream_client_test : public ::testing::Test {
     return r;
   }
 
-  asio::awaitable<void> run_exchange(int nth, exchange_result& r) {
+  task<void> run_exchange(int nth, exchange_result& r) {
     upstream_client up(*state_, w_);
     http::request<http::empty_body> req(http::verb::get, "/", 11);
     req.set(http::field::host, "upstream.test");

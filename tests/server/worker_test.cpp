@@ -25,7 +25,7 @@ TEST(worker, outlives_the_sessions_it_destroys) {
   client.connect(acceptor.local_endpoint());
 
   auto w = std::make_unique<worker>(4, std::chrono::milliseconds(60'000), stats.upstream_pool);
-  tcp::socket accepted = acceptor.accept(w->ioc);
+  tcp_socket accepted = acceptor.accept(w->ioc);
   stats.open_connections.store(1);
   start_proxy_session(state, *w, std::move(accepted));
   // Until the session waits for its first request, registered with the worker.
