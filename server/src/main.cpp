@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include "bfast/config/config.hpp"
@@ -40,6 +41,11 @@ rlim_t raise_open_files_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Bodies of a megabyte and more get their own mappings, returned to the system when freed.
+  // Left to glibc, the threshold rises after the first large free, and from then on large
+  // bodies live in the heaps, which keep their pages: 80 MB resident after a few 8 MB
+  // transforms at once instead of 7 MB, and a higher peak from fragmentation.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   std::vector<std::string_view> args(argv + 1, argv + argc);
   bfast::config::load_result loaded = bfast::config::load(args);
   if (loaded.show_help) {
