@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
   // bodies live in the heaps, which keep their pages: 80 MB resident after a few 8 MB
   // transforms at once instead of 7 MB, and a higher peak from fragmentation.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // Fixing that threshold also fixes the trim threshold at 128 KiB, and the heap then shrinks
+  // and grows again around every body of a few hundred KB (twitter.json: 1.75 ms of CPU per
+  // response instead of 1.3). Up to 8 MiB free at the heap's top stays.
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
   std::vector<std::string_view> args(argv + 1, argv + argc);
   bfast::config::load_result loaded = bfast::config::load(args);
   if (loaded.show_help) {
