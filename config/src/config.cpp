@@ -232,8 +232,9 @@ struct client_speed_key {
   std::string_view name;
   double client_speeds::*member;
 };
-constexpr std::array<client_speed_key, 4> client_speed_keys{{
+constexpr std::array<client_speed_key, 5> client_speed_keys{{
     {"client_decode_bytes_per_s", &client_speeds::decode_bytes_per_s},
+    {"client_json_bytes_per_s", &client_speeds::json_bytes_per_s},
     {"client_lz4_bytes_per_s", &client_speeds::lz4_bytes_per_s},
     {"client_gzip_bytes_per_s", &client_speeds::gzip_bytes_per_s},
     {"client_zstd_bytes_per_s", &client_speeds::zstd_bytes_per_s},
@@ -262,9 +263,16 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
       continue;
     }
     route_rule rule;
+    // The decoder profile first: the client_*_bytes_per_s keys override its speeds.
+    if (const auto d = r.find("client_decoder"); d != r.end()) {
+      const auto profile = parse_client_decoder(d->is_string() ? d->get<std::string>() : "");
+      if (profile) rule.client = speeds_of(*profile);
+      else errors.push_back(where + ".client_decoder: expected \"ts\", \"python\" or \"native\"");
+    }
     for (auto it = r.begin(); it != r.end(); ++it) {
       const std::string field = where + "." + it.key();
       const json& x = it.value();
+      if (it.key() == "client_decoder") continue;
       if (it.key() == "prefix") {
         if (!x.is_string() || x.get<std::string>().empty() || x.get<std::string>()[0] != '/')
           errors.push_back(field + ": expected a path prefix starting with /");
@@ -273,6 +281,13 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
       } else if (it.key() == "enabled") {
         if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
         else rule.enabled = x.get<bool>();
+      } else if (it.key() == "compress_json") {
+        if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
+        else rule.compress_json = x.get<bool>();
+      } else if (it.key() == "negotiation") {
+        const auto n = parse_negotiation(x.is_string() ? x.get<std::string>() : "");
+        if (n) rule.negotiation_rule = *n;
+        else errors.push_back(field + ": expected \"fastest\" or \"prefer_bfast\"");
       } else if (it.key() == "pack_floats") {
         if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
         else rule.pack_floats = x.get<bool>();

@@ -35,11 +35,25 @@ std::size_t zstd_context_bytes(int level) noexcept {
 encoded encode(byte_buffer message, const policy_input& in, const server_speeds& speeds,
                const policy_config& config, encode_scratch& scratch,
                bool apply_content_encoding) {
-  encoded out;
-  out.message_bytes = message.size();
   policy_input sized = in;
   sized.payload_bytes = message.size();
-  out.decision = choose_compression(sized, speeds, config);
+  const compression_decision decision = choose_compression(sized, speeds, config);
+  return encode_as(std::move(message), decision, config, scratch, apply_content_encoding);
+}
+
+bool encode_text(std::span<const std::uint8_t> text, compression_choice coding, int level,
+                 encode_scratch& scratch, byte_buffer& out) {
+  out.clear();
+  if (coding != compression_choice::gzip && coding != compression_choice::zstd) return false;
+  return scratch.transport_.encode(transport_of(coding), level, text, out);
+}
+
+encoded encode_as(byte_buffer message, const compression_decision& decision,
+                  const policy_config& config, encode_scratch& scratch,
+                  bool apply_content_encoding) {
+  encoded out;
+  out.message_bytes = message.size();
+  out.decision = decision;
   out.policy_reason = out.decision.reason;
   const compression_choice c = out.decision.choice;
   switch (c) {
@@ -67,7 +81,9 @@ encoded encode(byte_buffer message, const policy_input& in, const server_speeds&
                                                                              : default_zstd_level);
       if (!scratch.transport_.encode(codec, level, message.span(), out.body)) break;
       out.coding = c;
-      // Inside B-FAST nothing is compressed; the coding is HTTP's.
+      // Inside B-FAST nothing is compressed; the coding is HTTP's, and BFast-Status names it
+      // as the metric does.
+      out.compress_token = choice_name(c);
       out.content_encoding = content_coding(codec);
       return out;
     }

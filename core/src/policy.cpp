@@ -36,12 +36,7 @@ struct model {
     return std::max(1, std::min(t, static_cast<int>(std::min(chunks, 1e6))));
   }
 
-  // Work on a saturated arena waits behind the backlog.
-  [[nodiscard]] double contention() const noexcept {
-    if (!load.saturated() || load.concurrency <= 0) return 1.0;
-    const double backlog = load.busy + load.queued + 1 - load.concurrency;
-    return 1.0 + std::max(0.0, backlog) / load.concurrency;
-  }
+  [[nodiscard]] double contention() const noexcept { return arena_contention(load); }
 
   // `codec` and `level`: the measured speed of a transport encoding, for gzip and zstd.
   [[nodiscard]] policy_estimate estimate(compression_choice c, const codec_speed* codec = nullptr,
@@ -140,6 +135,18 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
   return d;
 }
 
+policy_estimate uncompressed_estimate(const policy_input& in, const server_speeds& speeds,
+                                      const policy_config& config, arena_load load) {
+  const model m{in,
+                speeds,
+                config,
+                in.rtt_s.value_or(config.default_rtt_s),
+                in.bandwidth_bytes_per_s.value_or(config.default_bandwidth_bytes_per_s),
+                static_cast<double>(in.payload_bytes),
+                load};
+  return m.estimate(compression_choice::none);
+}
+
 }  // namespace
 
 double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_per_s,
@@ -151,16 +158,55 @@ double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_
   return std::max(0.0, rtt_s) * rounds + stream;
 }
 
+client_speeds speeds_of(client_decoder d) noexcept {
+  client_speeds s;  // the deployed TypeScript decoder
+  switch (d) {
+    case client_decoder::ts:
+      break;
+    case client_decoder::python:
+      // The deployed Rust extension against json.loads (loadtest/, "Decoder speeds"): about as
+      // fast per byte as each other; its LZ4 (lz4_flex) costs next to nothing.
+      s.decode_bytes_per_s = 70e6;
+      s.json_bytes_per_s = 75e6;
+      s.lz4_bytes_per_s = 2e9;
+      s.gzip_bytes_per_s = 300e6;
+      s.zstd_bytes_per_s = 600e6;
+      break;
+    case client_decoder::native:
+      // A compiled decoder: reading B-FAST is a copy of strings and fixed-width numbers, about
+      // as fast as this proxy's own decoder (`bfast decode`), well above any JSON parser.
+      s.decode_bytes_per_s = 1e9;
+      s.json_bytes_per_s = 400e6;
+      s.lz4_bytes_per_s = 2e9;
+      s.gzip_bytes_per_s = 300e6;
+      s.zstd_bytes_per_s = 1e9;
+      break;
+  }
+  return s;
+}
+
+double arena_contention(const arena_load& load) noexcept {
+  if (!load.saturated() || load.concurrency <= 0) return 1.0;
+  const double backlog = load.busy + load.queued + 1 - load.concurrency;
+  return 1.0 + std::max(0.0, backlog) / load.concurrency;
+}
+
 compression_decision choose_compression(const policy_input& in, const server_speeds& speeds,
                                         const policy_config& config) noexcept {
-  if (config.sizes.too_small(in.payload_bytes))
-    return rule(compression_choice::none, "small_body");
-  if (in.mode == route_mode::never) return rule(compression_choice::none, "mode_never");
-
   arena_load load = in.load;
   if (load.concurrency <= 0) load.concurrency = 1;
   const bool link_known = in.rtt_s.has_value() || in.bandwidth_bytes_per_s.has_value();
-
+  if (config.sizes.too_small(in.payload_bytes) || in.mode == route_mode::never) {
+    // Nothing to choose, but the estimate of sending it as it is still counts against JSON.
+    compression_decision r = rule(compression_choice::none,
+                                  in.mode == route_mode::never && !config.sizes.too_small(in.payload_bytes)
+                                      ? "mode_never"
+                                      : "small_body");
+    r.chosen = uncompressed_estimate(in, speeds, config, load);
+    r.candidates[0] = r.chosen;
+    r.candidate_count = 1;
+    return r;
+  }
   if (in.mode == route_mode::always) {
     // The route asked for LZ4: the model only picks the thread count.
     compression_decision d = by_cost(in, speeds, config, load, link_known);

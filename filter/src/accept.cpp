@@ -160,11 +160,23 @@ qvalue quality_of(const std::vector<media_range>& ranges, std::string_view type,
   return q;
 }
 
-bool accept_prefers_bfast(std::string_view accept_value) {
+accepted_types accepted_representations(std::string_view accept_value, bool has_header) {
+  accepted_types t;
+  if (!has_header) {
+    t.json = true;
+    return t;
+  }
   const auto ranges = parse_accept(accept_value);
   const qvalue q_bfast = quality_of(ranges, "application", "x-bfast", /*allow_wildcards=*/false);
-  if (q_bfast == 0) return false;
-  return q_bfast >= quality_of(ranges, "application", "json");
+  const qvalue q_json = quality_of(ranges, "application", "json");
+  t.bfast = q_bfast > 0;
+  t.json = q_json > 0;
+  t.bfast_preferred = t.bfast && q_bfast >= q_json;
+  return t;
+}
+
+bool accept_prefers_bfast(std::string_view accept_value) {
+  return accepted_representations(accept_value, true).bfast_preferred;
 }
 
 bool accept_mentions_bfast(std::string_view accept_value) {

@@ -8,7 +8,7 @@ namespace bfast::filter {
 namespace {
 
 constexpr std::array<std::string_view, reason_count> reason_tokens{
-    "transcoded", "not_acceptable", "route_disabled", "status",        "not_json",
+    "transcoded", "json_chosen", "not_acceptable", "route_disabled", "status",        "not_json",
     "no_transform", "encoded",      "too_large",      "overloaded",    "invalid_json",
     "key_too_long", "too_many_keys", "too_deep",      "lone_surrogate", "proto_key",
 };
@@ -98,15 +98,32 @@ std::string format_passthrough_status(reason why) {
   return s;
 }
 
-std::string format_transcoded_status(std::string_view compress, std::size_t in, std::size_t out,
-                                     std::string_view policy_reason) {
-  std::string s = "transcoded; compress=";
-  s += compress;
+namespace {
+
+std::string format_chosen(std::string_view head, std::string_view field, std::string_view coding,
+                          std::size_t in, std::size_t out, std::string_view policy_reason) {
+  std::string s(head);
+  s += "; ";
+  s += field;
+  s += '=';
+  s += coding;
   s += "; in=" + std::to_string(in);
   s += "; out=" + std::to_string(out);
   s += "; reason=";
   s += policy_reason;
   return s;
+}
+
+}  // namespace
+
+std::string format_transcoded_status(std::string_view compress, std::size_t in, std::size_t out,
+                                     std::string_view policy_reason) {
+  return format_chosen("transcoded", "compress", compress, in, out, policy_reason);
+}
+
+std::string format_json_status(std::string_view coding, std::size_t in, std::size_t out,
+                               std::string_view policy_reason) {
+  return format_chosen("json", "coding", coding, in, out, policy_reason);
 }
 
 }  // namespace bfast::filter

@@ -58,11 +58,12 @@ void rewrite_request_for_upstream(http::fields& fields, const forward_info& info
   fields.erase(http::field::expect);
 
   const std::string accept = combined_value(fields, http::field::accept);
+  if (info.negotiated || info.proxy_codes) fields.set(http::field::accept_encoding, "identity");
   if (info.negotiated) {
     fields.set(http::field::accept, json_media_type);
-    fields.set(http::field::accept_encoding, "identity");
     if (fields.count(http::field::if_none_match) > 0) {
-      const auto mapped = map_if_none_match(combined_value(fields, http::field::if_none_match));
+      const auto mapped = map_if_none_match(combined_value(fields, http::field::if_none_match),
+                                            info.json_acceptable);
       if (mapped) fields.set(http::field::if_none_match, *mapped);
       else fields.erase(http::field::if_none_match);
     }
@@ -92,6 +93,11 @@ void add_vary(http::fields& fields, std::string_view token) {
   fields.set(http::field::vary, vary.empty() ? std::string(token) : vary + ", " + std::string(token));
 }
 
+void add_negotiation_vary(http::fields& fields) {
+  add_vary(fields, "Accept");
+  add_vary(fields, "Accept-Encoding");
+}
+
 std::optional<std::string> variant_etag(std::string_view upstream_etag) {
   const auto opaque = opaque_tag(upstream_etag);
   if (!opaque) return std::nullopt;
@@ -112,14 +118,14 @@ std::optional<std::string> upstream_etag_of(std::string_view variant) {
   return out;
 }
 
-std::optional<std::string> map_if_none_match(std::string_view value) {
+std::optional<std::string> map_if_none_match(std::string_view value, bool keep_other_tags) {
   if (trim(value) == "*") return std::string("*");
   std::string out;
   for (std::string_view tag : split_tags(value)) {
     const auto up = upstream_etag_of(tag);
-    if (!up) continue;
+    if (!up && !keep_other_tags) continue;
     if (!out.empty()) out += ", ";
-    out += *up;
+    out += up ? std::string_view(*up) : tag;
   }
   if (out.empty()) return std::nullopt;
   return out;
@@ -127,7 +133,7 @@ std::optional<std::string> map_if_none_match(std::string_view value) {
 
 void rewrite_passthrough_response(http::fields& fields, const header_decision& d, reason why) {
   strip_hop_by_hop(fields);
-  if (d.vary_accept) add_vary(fields, "Accept");
+  if (d.vary_accept) add_negotiation_vary(fields);
   if (d.status_header) {
     fields.set(status_header_name, format_passthrough_status(why));
     fields.set("Accept-CH", accept_ch_value);
@@ -139,13 +145,9 @@ void rewrite_transformed_response(http::fields& fields, const transformed_body& 
   for (std::string_view name : dropped_on_transform_headers()) fields.erase(name);
   fields.set(http::field::content_type, bfast_media_type);
   fields.set(http::field::content_length, std::to_string(body.body_bytes));
-  add_vary(fields, "Accept");
-  if (body.content_encoding.empty()) {
-    fields.erase(http::field::content_encoding);
-  } else {
-    fields.set(http::field::content_encoding, body.content_encoding);
-    add_vary(fields, "Accept-Encoding");
-  }
+  add_negotiation_vary(fields);
+  if (body.content_encoding.empty()) fields.erase(http::field::content_encoding);
+  else fields.set(http::field::content_encoding, body.content_encoding);
   if (fields.count(http::field::etag) > 0) {
     const auto v = variant_etag(fields[http::field::etag]);
     if (v) fields.set(http::field::etag, *v);
@@ -157,6 +159,22 @@ void rewrite_transformed_response(http::fields& fields, const transformed_body& 
   fields.set("Accept-CH", accept_ch_value);
 }
 
+void rewrite_json_response(http::fields& fields, const json_body& body) {
+  strip_hop_by_hop(fields);
+  fields.set(http::field::content_length, std::to_string(body.body_bytes));
+  add_negotiation_vary(fields);
+  if (body.coding != "identity") {
+    fields.set(http::field::content_encoding, body.coding);
+    if (fields.count(http::field::etag) > 0) {
+      const std::string_view tag = trim(fields[http::field::etag]);
+      if (!tag.starts_with("W/")) fields.set(http::field::etag, "W/" + std::string(tag));
+    }
+  }
+  fields.set(status_header_name,
+             format_json_status(body.coding, body.json_bytes, body.body_bytes, body.policy_reason));
+  fields.set("Accept-CH", accept_ch_value);
+}
+
 void rewrite_not_modified_for_variant(http::fields& fields) {
   strip_hop_by_hop(fields);
   if (fields.count(http::field::etag) > 0) {
@@ -164,7 +182,7 @@ void rewrite_not_modified_for_variant(http::fields& fields) {
     if (v) fields.set(http::field::etag, *v);
     else fields.erase(http::field::etag);
   }
-  add_vary(fields, "Accept");
+  add_negotiation_vary(fields);
 }
 
 }  // namespace bfast::filter

@@ -201,6 +201,7 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
   } else {
     treq.json = padded_view::of(json);
     co_await s_.transforms.run(treq, out);
+    if (out.chosen == representation::json) co_return co_await send_json(ex_filter, res, out, json, header_only);
     if (!out.transcode.ok()) why = filter::reason_from(out.transcode.error);
   }
   if (why != filter::reason::transcoded) {
@@ -215,7 +216,7 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
   const std::size_t json_bytes = json_text.size();
   json = byte_buffer{};
   s_.stats.transcode_seconds.observe(out.transcode_seconds);
-  s_.stats.compress_seconds.observe(out.compress_seconds);
+  if (out.compress != compression_choice::none) s_.stats.compress_seconds.observe(out.compress_seconds);
   s_.stats.transcoded_by_compression[static_cast<std::size_t>(out.compress)].fetch_add(
       1, std::memory_order_relaxed);
   s_.stats.transform_json_bytes.fetch_add(json_bytes, std::memory_order_relaxed);
@@ -229,6 +230,32 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
   ex_filter.transformed(res, tb);
   ex_.compress = out.compress_token;
   co_return co_await send_buffered(res, header_only, out.body.view());
+}
+
+task<bool> proxy_session::send_json(filter::exchange_filter& ex_filter,
+                                    http::response<http::buffer_body>& res,
+                                    const transform_outcome& out, byte_buffer& json,
+                                    bool header_only) {
+  const std::string_view body = out.body.empty() ? json.view() : out.body.view();
+  const transport_codec coding = out.compress == compression_choice::gzip   ? transport_codec::gzip
+                                 : out.compress == compression_choice::zstd ? transport_codec::zstd
+                                                                            : transport_codec::identity;
+  s_.stats.json_chosen_by_coding[static_cast<std::size_t>(coding)].fetch_add(
+      1, std::memory_order_relaxed);
+  if (out.compress != compression_choice::none) {
+    s_.stats.compress_seconds.observe(out.compress_seconds);
+    // The coded copy is what goes out: the text is not needed any more.
+    json = byte_buffer{};
+  }
+  filter::json_body jb;
+  jb.json_bytes = out.json_bytes;
+  jb.body_bytes = body.size();
+  jb.coding = out.compress_token;
+  jb.policy_reason = out.policy_reason;
+  res.erase(http::field::transfer_encoding);
+  ex_filter.json_chosen(res, jb);
+  ex_.compress = out.compress_token;
+  co_return co_await send_buffered(res, header_only, body);
 }
 
 }  // namespace bfast::server

@@ -13,6 +13,7 @@
 
 #include "bfast/config/cidr.hpp"
 #include "bfast/filter/accept.hpp"
+#include "bfast/filter/client_decoder.hpp"
 #include "bfast/filter/headers.hpp"
 #include "bfast/filter/request_target.hpp"
 #include "bfast/filter/rewrite.hpp"
@@ -176,25 +177,43 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
 
   const config::route_rule& route = cfg_.route_for(dest.absolute_form ? std::string_view(dest.origin_target)
                                                                       : std::string_view(req.target()));
-  ex_filter.on_request(filter::combined_value(req, http::field::accept),
-                    filter::route_facts{route.enabled, route.max_body_bytes});
+  const bool has_ae = req.count(http::field::accept_encoding) > 0;
+  const std::string accept_encoding =
+      has_ae ? filter::combined_value(req, http::field::accept_encoding) : std::string();
+  const bool accept_gzip = filter::coding_acceptable(accept_encoding, has_ae, "gzip");
+  const bool accept_zstd = filter::coding_acceptable(accept_encoding, has_ae, "zstd");
+  {
+    const std::string accept = filter::combined_value(req, http::field::accept);
+    const std::string if_none_match = filter::combined_value(req, http::field::if_none_match);
+    filter::request_facts rf;
+    rf.accept = accept;
+    rf.has_accept = req.count(http::field::accept) > 0;
+    rf.coding_accepted = accept_gzip || accept_zstd;
+    rf.if_none_match = if_none_match;
+    ex_filter.on_request(rf, filter::route_facts{route.enabled, route.max_body_bytes,
+                                                 route.negotiation_rule, route.compress_json});
+  }
   const bool negotiated = ex_filter.negotiated();
+  const bool chooses = ex_filter.chooses();
   const bool client_head = req.method() == http::verb::head;
-  // A HEAD for the B-FAST variant must carry the variant's Content-Length and ETag, which only
-  // the body gives: ask the upstream for the GET and send no body.
-  const bool head_via_get = negotiated && client_head;
+  // A HEAD for a chosen representation must carry its Content-Length and ETag, which only the
+  // body gives: ask the upstream for the GET and send no body.
+  const bool head_via_get = chooses && client_head;
 
   transform_request treq;
   treq.pack_floats = route.pack_floats;
   treq.mode = route.compress;
   treq.client = route.client;
-  if (negotiated) {
-    // Only a transform asks the policy, so a pass-through costs no TCP_INFO call.
+  treq.rule = route.negotiation_rule;
+  treq.accept_bfast = negotiated;
+  treq.accept_json = ex_filter.json_acceptable();
+  if (chooses) {
+    // Only a choice asks the policy, so a pass-through costs no TCP_INFO call.
     treq.network = client_network_of(req);
-    const std::string accept_encoding = filter::combined_value(req, http::field::accept_encoding);
-    const bool has_ae = req.count(http::field::accept_encoding) > 0;
-    treq.accept_gzip = filter::coding_acceptable(accept_encoding, has_ae, "gzip");
-    treq.accept_zstd = filter::coding_acceptable(accept_encoding, has_ae, "zstd");
+    treq.accept_gzip = accept_gzip;
+    treq.accept_zstd = accept_zstd;
+    const auto decoder = req.find(filter::client_decoder_header);
+    if (decoder != req.end()) treq.client = filter::client_speeds_of(decoder->value(), route.client);
   }
   const bool retryable = is_idempotent(req.method()) && !has_body;
 
@@ -211,6 +230,8 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   info.client_address = client_address_;
   info.peer_trusted = peer_trusted_;
   info.negotiated = negotiated;
+  info.json_acceptable = ex_filter.json_acceptable();
+  info.proxy_codes = chooses;
   filter::rewrite_request_for_upstream(ureq, info);
   if (chunked_body) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);

@@ -110,6 +110,9 @@ class proxy_session {
   task<bool> send_buffered(http::response<http::buffer_body>& res, bool header_only,
                            std::string_view body);
 
+  // JSON was the faster choice: the upstream's text, or the proxy's gzip / zstd of it.
+  task<bool> send_json(filter::exchange_filter& ex_filter, http::response<http::buffer_body>& res,
+                       const transform_outcome& out, byte_buffer& json, bool header_only);
   task<bool> transform_response(filter::exchange_filter& ex_filter,
                                 const config::route_rule& route,
                                 transform_request& treq, bool header_only,

@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include "bfast/transport.hpp"
+
 #include <cstdio>
 
 namespace bfast::server {
@@ -114,18 +116,25 @@ std::string metrics::render(bool draining) const {
   sample(out, "bfast_requests_total", "", static_cast<std::int64_t>(requests.load()));
 
   counter_header(out, "bfast_decisions_total",
-                 "Responses by decision branch: transcoded, or the passthrough reason.");
+                 "Responses by decision branch: transcoded, json (the faster choice), or the "
+                 "passthrough reason.");
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     const auto r = static_cast<filter::reason>(i);
-    const std::string labels = r == filter::reason::transcoded
-                                   ? label("decision", "transcoded")
-                                   : label("decision", "passthrough") + "," +
-                                         label("reason", filter::reason_token(r));
+    const std::string labels = r == filter::reason::transcoded    ? label("decision", "transcoded")
+                               : r == filter::reason::json_chosen ? label("decision", "json")
+                                                                  : label("decision", "passthrough") +
+                                                                        "," +
+                                                                        label("reason", filter::reason_token(r));
     sample(out, "bfast_decisions_total", labels, static_cast<std::int64_t>(decisions[i].load()));
   }
   labelled_counter(out, "bfast_transcoded_total", "Transcoded responses by compression.",
                    "compress", transcoded_by_compression,
                    [](std::size_t i) { return compression_choice_names[i]; });
+  labelled_counter(out, "bfast_json_chosen_total",
+                   "JSON responses whose representation the proxy chose, by the coding it applied.",
+                   "coding", json_chosen_by_coding, [](std::size_t i) {
+                     return content_coding(static_cast<transport_codec>(i));
+                   });
   labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx.",
                    "kind", rejected, [](std::size_t i) { return token(static_cast<reject_kind>(i)); });
   labelled_counter(out, "bfast_upstream_errors_total", "Upstream failures by kind.", "kind",

@@ -65,6 +65,8 @@ struct pool_counters {
 struct metrics final : filter::decision_sink {
   std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
   std::array<std::atomic<std::uint64_t>, compression_choice_count> transcoded_by_compression{};
+  // JSON chosen over B-FAST (or coded for a JSON-only client), by transport_codec.
+  std::array<std::atomic<std::uint64_t>, 3> json_chosen_by_coding{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_kind::count_)> rejected{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(upstream_error_kind::count_)>
       upstream_errors{};

@@ -53,9 +53,48 @@ void budget_lease::release() noexcept {
   held_ = 0;
 }
 
+void transform_service::send_json(const transform_request& req, const representation_decision& d,
+                                  encode_scratch& scratch, transform_outcome& out) {
+  out.chosen = representation::json;
+  out.policy_reason = d.reason;
+  out.compress = compression_choice::none;
+  out.compress_token = "identity";
+  out.body = byte_buffer{};
+  if (d.json_coding == compression_choice::none) return;
+  const auto t0 = clock_type::now();
+  const std::span<const std::uint8_t> text(reinterpret_cast<const std::uint8_t*>(req.json.data()),
+                                           req.json.size());
+  // A codec that fails leaves the JSON as it is.
+  if (encode_text(text, d.json_coding, d.json_level, scratch, out.body)) {
+    out.compress = d.json_coding;
+    out.compress_token = choice_name(d.json_coding);
+    out.content_encoding = out.compress_token;
+  }
+  out.compress_seconds = seconds_since(t0);
+}
+
 void transform_service::transform_now(const transform_request& req, transform_outcome& out) {
   thread_local transcoder tc;
   thread_local encode_scratch scratch(&arena_);
+  out.json_bytes = req.json.size();
+  policy_config policy = policy_;
+  policy.client = req.client;
+  representation_input choice;
+  choice.link = policy_input_of(req, arena_.load());
+  choice.json_bytes = req.json.size();
+  choice.accept_json = req.accept_json;
+  choice.accept_bfast = req.accept_bfast;
+  choice.rule = req.rule;
+  if (req.accept_json) {
+    // JSON that wins before the body is transcoded costs no transcode at all.
+    const representation_decision first = choose_representation(choice, speeds_, policy);
+    if (first.chosen == representation::json) {
+      send_json(req, first, scratch, out);
+      scratch.shrink(scratch_keep_bytes);
+      return;
+    }
+  }
+
   transcode_options opts = tc.options();
   opts.pack_float_arrays = req.pack_floats;
   tc.set_options(opts);
@@ -73,18 +112,25 @@ void transform_service::transform_now(const transform_request& req, transform_ou
   // A large body's parser pages go back before the compressed copy is made: a lower peak.
   tc.shrink_scratch(scratch_keep_bytes);
   if (out.transcode.ok()) {
-    const auto t1 = clock_type::now();
-    policy_config policy = policy_;
-    policy.client = req.client;
-    encoded e = encode(std::move(message), policy_input_of(req, arena_.load()), speeds_, policy,
-                       scratch);
-    out.compress_seconds = seconds_since(t1);
-    out.body = std::move(e.body);
-    out.message_bytes = e.message_bytes;
-    out.compress = e.coding;
-    out.compress_token = e.compress_token;
-    out.content_encoding = e.content_encoding;
-    out.policy_reason = e.policy_reason;
+    // With the message's real size the choice is made again; its transcode is spent now.
+    choice.link.load = arena_.load();
+    choice.message_bytes = message.size();
+    const representation_decision d = choose_representation(choice, speeds_, policy);
+    if (d.chosen == representation::json) {
+      message = byte_buffer{};
+      send_json(req, d, scratch, out);
+    } else {
+      const auto t1 = clock_type::now();
+      encoded e = encode_as(std::move(message), d.bfast, policy, scratch);
+      out.compress_seconds = seconds_since(t1);
+      out.chosen = representation::bfast;
+      out.body = std::move(e.body);
+      out.message_bytes = e.message_bytes;
+      out.compress = e.coding;
+      out.compress_token = e.compress_token;
+      out.content_encoding = e.content_encoding;
+      out.policy_reason = e.policy_reason;
+    }
   }
   scratch.shrink(scratch_keep_bytes);
 }

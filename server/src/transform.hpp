@@ -13,7 +13,9 @@
 #include "bfast/compress_arena.hpp"
 #include "bfast/padded_view.hpp"
 #include "bfast/policy.hpp"
+#include "bfast/representation.hpp"
 #include "bfast/config/config.hpp"
+#include "bfast/encode.hpp"
 #include "bfast/filter/network_hints.hpp"
 #include "bfast/status.hpp"
 #include "bfast/transcoder.hpp"
@@ -26,18 +28,23 @@ struct transform_request {
   padded_view json;                    // parsed in place: the buffer keeps the parser's padding
   bool pack_floats = false;
   route_mode mode = route_mode::automatic;
-  client_speeds client;                // the route's clients, for the policy
+  client_speeds client;                // the route's clients, or the client's BFast-Decoder
   filter::client_network network;
   bool accept_gzip = false;
   bool accept_zstd = false;
+  bool accept_bfast = true;            // B-FAST is a candidate
+  bool accept_json = false;            // JSON is a candidate
+  negotiation rule = negotiation::fastest;
 };
 
 struct transform_outcome {
-  transcode_result transcode;
-  byte_buffer body;                    // the bytes to send
+  representation chosen = representation::bfast;
+  transcode_result transcode;          // not run when JSON was chosen first
+  byte_buffer body;                    // the bytes to send; JSON as it is: empty, send the JSON
+  std::size_t json_bytes = 0;          // the upstream's body
   std::size_t message_bytes = 0;       // the uncompressed B-FAST message
-  compression_choice compress = compression_choice::none;
-  std::string_view compress_token = "none";  // BFast-Status compress=: none | lz4 | lz4-parallel
+  compression_choice compress = compression_choice::none;  // B-FAST's coding, or JSON's
+  std::string_view compress_token = "none";  // BFast-Status compress= (or coding= for JSON)
   std::string_view content_encoding;   // empty, gzip or zstd
   std::string_view policy_reason = "none";
   double transcode_seconds = 0;
@@ -86,6 +93,10 @@ class transform_service {
 
   // The synchronous work, on the calling thread (one transcoder and compressor per thread).
   void transform_now(const transform_request& req, transform_outcome& out);
+
+  // JSON chosen: applies its coding (none: the JSON goes as it is).
+  void send_json(const transform_request& req, const representation_decision& d,
+                 encode_scratch& scratch, transform_outcome& out);
 
   // Per-thread scratch beyond this is freed after a transform, so RSS returns after a large body.
   static constexpr std::size_t scratch_keep_bytes = std::size_t{4} << 20;

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bfast/calibrate.hpp"
@@ -99,7 +101,8 @@ TEST(encode, gzip_is_applied_as_content_encoding_or_only_reported) {
   const encoded e = encode(message_of(json), in, speeds, {}, scratch);
   ASSERT_EQ(e.decision.choice, compression_choice::gzip);
   EXPECT_EQ(e.coding, compression_choice::gzip);
-  EXPECT_EQ(e.compress_token, "none");  // inside B-FAST nothing is compressed
+  // BFast-Status names the coding as the metric does, though inside B-FAST nothing is compressed.
+  EXPECT_EQ(e.compress_token, "gzip");
   EXPECT_EQ(e.content_encoding, "gzip");
   transport_encoder undo;
   byte_buffer plain;
@@ -111,6 +114,27 @@ TEST(encode, gzip_is_applied_as_content_encoding_or_only_reported) {
   EXPECT_EQ(reported.coding, compression_choice::none);
   EXPECT_TRUE(reported.content_encoding.empty());
   EXPECT_EQ(to_vector(reported.body), test::encode(json).bytes);
+}
+
+// JSON text under a transport coding, for clients that take JSON; LZ4 is not one.
+TEST(encode, text_takes_gzip_and_zstd_only) {
+  const std::string json = sample_records_json(300);
+  const std::span<const std::uint8_t> text(reinterpret_cast<const std::uint8_t*>(json.data()),
+                                           json.size());
+  encode_scratch scratch;
+  transport_encoder undo;
+  for (const auto [choice, codec] : {std::pair{compression_choice::gzip, transport_codec::gzip},
+                                     std::pair{compression_choice::zstd, transport_codec::zstd}}) {
+    byte_buffer out, plain;
+    ASSERT_TRUE(encode_text(text, choice, choice == compression_choice::gzip ? 6 : 3, scratch, out));
+    EXPECT_LT(out.size(), json.size() / 3);
+    ASSERT_TRUE(undo.decode(codec, out.span(), plain, json.size()));
+    EXPECT_EQ(plain.view(), json);
+  }
+  byte_buffer out;
+  EXPECT_FALSE(encode_text(text, compression_choice::lz4, 0, scratch, out));
+  EXPECT_FALSE(encode_text(text, compression_choice::none, 0, scratch, out));
+  EXPECT_TRUE(out.empty());
 }
 
 // A slow-path document (an integer beyond 64 bits) is coded like any other.

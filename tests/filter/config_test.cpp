@@ -118,6 +118,30 @@ TEST(config, client_speeds_must_be_plausible_numbers) {
   EXPECT_TRUE(has_error_naming(typo, "routes[0].client_decode_bytes: unknown field"));
 }
 
+TEST(config, routes_choose_how_to_negotiate_and_for_which_decoder) {
+  const auto r = load_json_text(R"({"routes": [
+      {"prefix": "/"},
+      {"prefix": "/py/", "client_decoder": "python", "client_json_bytes_per_s": 9e7,
+       "negotiation": "prefer_bfast", "compress_json": true}]})");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  const config::route_rule& py = r.config.route_for("/py/x");
+  // The profile first, then the keys that override one of its speeds, in any order.
+  EXPECT_EQ(py.client.decode_bytes_per_s, speeds_of(client_decoder::python).decode_bytes_per_s);
+  EXPECT_EQ(py.client.json_bytes_per_s, 9e7);
+  EXPECT_EQ(py.negotiation_rule, negotiation::prefer_bfast);
+  EXPECT_TRUE(py.compress_json);
+  const config::route_rule& plain = r.config.route_for("/x");
+  EXPECT_EQ(plain.negotiation_rule, negotiation::fastest);
+  EXPECT_FALSE(plain.compress_json);
+  EXPECT_EQ(plain.client.json_bytes_per_s, client_speeds{}.json_bytes_per_s);
+
+  const auto bad = load_json_text(R"({"routes": [{"prefix": "/", "client_decoder": "rust",
+      "negotiation": "fast", "compress_json": "yes"}]})");
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].client_decoder: expected"));
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].negotiation: expected"));
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].compress_json: expected true or false"));
+}
+
 TEST(config, trusted_ranges) {
   const std::string_view args[] = {"--trusted-proxies", "10.0.0.0/8, ::1"};
   const auto r = load(args, env_of({}));

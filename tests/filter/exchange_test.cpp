@@ -16,6 +16,14 @@ struct tally final : decision_sink {
   }
 };
 
+request_facts accepting(std::string_view accept, bool codings = false) {
+  request_facts r;
+  r.accept = accept;
+  r.has_accept = true;
+  r.coding_accepted = codings;
+  return r;
+}
+
 http::fields json_response() {
   http::fields f;
   f.set(http::field::content_type, "application/json");
@@ -26,17 +34,17 @@ http::fields json_response() {
 TEST(exchange_filter, negotiates_only_on_enabled_routes) {
   tally t;
   exchange_filter on(t);
-  on.on_request("application/x-bfast", route_facts{true, 1000});
+  on.on_request(accepting("application/x-bfast"), route_facts{true, 1000});
   EXPECT_TRUE(on.negotiated());
   exchange_filter off(t);
-  off.on_request("application/x-bfast", route_facts{false, 1000});
+  off.on_request(accepting("application/x-bfast"), route_facts{false, 1000});
   EXPECT_FALSE(off.negotiated());
 }
 
 TEST(exchange_filter, a_passthrough_is_counted_once_with_its_reason) {
   tally t;
   exchange_filter f(t);
-  f.on_request("application/json", route_facts{});
+  f.on_request(accepting("application/json"), route_facts{});
   http::fields res = json_response();
   const header_decision d = f.on_response_header(200, res);
   EXPECT_FALSE(d.transform);
@@ -51,7 +59,7 @@ TEST(exchange_filter, a_passthrough_is_counted_once_with_its_reason) {
 TEST(exchange_filter, a_transform_is_counted_when_the_body_phase_ends) {
   tally t;
   exchange_filter f(t);
-  f.on_request("application/x-bfast", route_facts{});
+  f.on_request(accepting("application/x-bfast"), route_facts{});
   http::fields res = json_response();
   EXPECT_TRUE(f.on_response_header(200, res).transform);
   EXPECT_EQ(t.total, 0);
@@ -71,7 +79,7 @@ TEST(exchange_filter, a_transform_is_counted_when_the_body_phase_ends) {
 TEST(exchange_filter, a_body_phase_fallback_names_its_reason) {
   tally t;
   exchange_filter f(t);
-  f.on_request("application/x-bfast", route_facts{});
+  f.on_request(accepting("application/x-bfast"), route_facts{});
   http::fields res = json_response();
   ASSERT_TRUE(f.on_response_header(200, res).transform);
   f.pass_body(reason::too_deep, res);
@@ -83,12 +91,94 @@ TEST(exchange_filter, a_body_phase_fallback_names_its_reason) {
 TEST(exchange_filter, a_304_for_the_variant_carries_the_variant_etag) {
   tally t;
   exchange_filter f(t);
-  f.on_request("application/x-bfast", route_facts{});
+  f.on_request(accepting("application/x-bfast"), route_facts{});
   http::fields res;
   res.set(http::field::etag, "\"abc\"");
   EXPECT_FALSE(f.on_response_header(304, res).transform);
   EXPECT_EQ(res[http::field::etag], "W/\"abc-bfast\"");
   EXPECT_EQ(f.reason_token(), "status");
+}
+
+TEST(exchange_filter, candidates_follow_accept_and_the_route_rule) {
+  tally t;
+  struct row {
+    std::string_view accept;
+    negotiation rule;
+    bool compress_json;
+    bool codings;
+    bool bfast, json, chooses;
+  };
+  const row rows[] = {
+      {"application/x-bfast", negotiation::fastest, false, true, true, false, true},
+      {"application/x-bfast, application/json;q=0.9", negotiation::fastest, false, true, true, true, true},
+      // Under fastest any q > 0 makes B-FAST a candidate; under prefer_bfast only a q as high as JSON's.
+      {"application/x-bfast;q=0.5, application/json", negotiation::fastest, false, false, true, true, true},
+      {"application/x-bfast;q=0.5, application/json", negotiation::prefer_bfast, false, false, false, true, false},
+      {"application/x-bfast, */*;q=0.1", negotiation::prefer_bfast, false, false, true, true, true},
+      // JSON-only clients: the proxy chooses only where the route codes JSON and a coding is accepted.
+      {"application/json", negotiation::fastest, false, true, false, true, false},
+      {"application/json", negotiation::fastest, true, false, false, true, false},
+      {"application/json", negotiation::fastest, true, true, false, true, true},
+      {"text/html", negotiation::fastest, true, true, false, false, false},
+  };
+  for (const row& r : rows) {
+    exchange_filter f(t);
+    route_facts route;
+    route.rule = r.rule;
+    route.compress_json = r.compress_json;
+    f.on_request(accepting(r.accept, r.codings), route);
+    EXPECT_EQ(f.negotiated(), r.bfast) << r.accept;
+    EXPECT_EQ(f.json_acceptable(), r.json) << r.accept;
+    EXPECT_EQ(f.chooses(), r.chooses) << r.accept;
+  }
+  exchange_filter none(t);
+  request_facts absent;  // no Accept at all: anything, so JSON
+  none.on_request(absent, route_facts{});
+  EXPECT_TRUE(none.json_acceptable());
+  EXPECT_FALSE(none.negotiated());
+}
+
+TEST(exchange_filter, json_chosen_is_counted_once_with_the_policy_reason) {
+  tally t;
+  exchange_filter f(t);
+  f.on_request(accepting("application/x-bfast, application/json;q=0.9", true), route_facts{});
+  http::fields res = json_response();
+  res.set(http::field::etag, "\"abc\"");
+  ASSERT_TRUE(f.on_response_header(200, res).transform);
+  EXPECT_EQ(t.total, 0);
+  json_body body;
+  body.json_bytes = 100;
+  body.body_bytes = 40;
+  body.coding = "gzip";
+  body.policy_reason = "min_time_json_gzip";
+  f.json_chosen(res, body);
+  EXPECT_EQ(t.total, 1);
+  EXPECT_EQ(t.counts[static_cast<std::size_t>(reason::json_chosen)], 1);
+  EXPECT_EQ(f.decision_token(), "json");
+  EXPECT_EQ(f.reason_token(), "min_time_json_gzip");
+  EXPECT_EQ(res[http::field::content_encoding], "gzip");
+  EXPECT_EQ(res[http::field::content_length], "40");
+  EXPECT_EQ(res[http::field::etag], "W/\"abc\"");  // coded bytes: a weak validator
+  EXPECT_EQ(res[http::field::vary], "Accept, Accept-Encoding");
+  EXPECT_EQ(res[status_header_name], "json; coding=gzip; in=100; out=40; reason=min_time_json_gzip");
+  http::fields other = json_response();
+  f.pass_body(reason::overloaded, other);  // a second decision is not counted
+  EXPECT_EQ(t.total, 1);
+  EXPECT_EQ(f.decision_token(), "json");
+}
+
+TEST(exchange_filter, a_not_modified_keeps_the_json_tag_the_client_held) {
+  tally t;
+  for (const bool held_variant : {false, true}) {
+    exchange_filter f(t);
+    request_facts r = accepting("application/x-bfast, application/json;q=0.9");
+    r.if_none_match = held_variant ? "W/\"abc-bfast\"" : "\"abc\"";
+    f.on_request(r, route_facts{});
+    http::fields res;
+    res.set(http::field::etag, "\"abc\"");
+    (void)f.on_response_header(304, res);
+    EXPECT_EQ(res[http::field::etag], held_variant ? "W/\"abc-bfast\"" : "\"abc\"");
+  }
 }
 
 }  // namespace

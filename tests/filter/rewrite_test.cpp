@@ -44,6 +44,27 @@ TEST(rewrite_request_for_upstream, not_negotiated_keeps_the_rest) {
   EXPECT_EQ(f["X-Forwarded-Proto"], "https");
 }
 
+TEST(rewrite_request_for_upstream, the_proxys_own_coding_asks_for_identity) {
+  // A JSON-only client on a route that codes JSON: Accept stays, the upstream sends identity.
+  http::fields f;
+  f.set(http::field::accept, "application/json");
+  f.set(http::field::accept_encoding, "gzip, br");
+  forward_info info{"192.0.2.1"};
+  info.proxy_codes = true;
+  rewrite_request_for_upstream(f, info);
+  EXPECT_EQ(f[http::field::accept], "application/json");
+  EXPECT_EQ(f[http::field::accept_encoding], "identity");
+
+  // A client that takes either: its JSON tags still reach the upstream.
+  http::fields g;
+  g.set(http::field::accept, "application/x-bfast, application/json;q=0.9");
+  g.set(http::field::if_none_match, "W/\"abc-bfast\", \"json-tag\"");
+  info.negotiated = info.json_acceptable = true;
+  rewrite_request_for_upstream(g, info);
+  EXPECT_EQ(g[http::field::accept], "application/json");
+  EXPECT_EQ(g[http::field::if_none_match], "\"abc\", \"json-tag\"");
+}
+
 TEST(rewrite_request_for_upstream, only_other_tags_drops_if_none_match) {
   http::fields f;
   f.set(http::field::accept, "application/x-bfast");
@@ -62,6 +83,8 @@ TEST(etags, variant_round_trip) {
   EXPECT_EQ(map_if_none_match("*"), "*");
   EXPECT_EQ(map_if_none_match("W/\"a-bfast\",W/\"b,c-bfast\""), "\"a\", \"b,c\"");
   EXPECT_EQ(map_if_none_match("\"a\""), std::nullopt);
+  // A client that takes JSON too may hold either variant: its JSON tags stay.
+  EXPECT_EQ(map_if_none_match("\"a\", W/\"b-bfast\", W/\"c\"", true), "\"a\", \"b\", W/\"c\"");
 }
 
 TEST(rewrite_transformed_response, headers) {
@@ -101,7 +124,7 @@ TEST(rewrite_passthrough_response, vary_and_status) {
   d.vary_accept = true;
   d.status_header = true;
   rewrite_passthrough_response(f, d, reason::invalid_json);
-  EXPECT_EQ(f[http::field::vary], "accept");  // already there, not repeated
+  EXPECT_EQ(f[http::field::vary], "accept, Accept-Encoding");  // Accept not repeated
   EXPECT_EQ(f["BFast-Status"], "passthrough; reason=invalid_json");
   EXPECT_EQ(f.count(http::field::connection), 0u);
 
@@ -116,7 +139,7 @@ TEST(rewrite_not_modified_for_variant, etag_and_vary) {
   f.set(http::field::etag, "\"v1\"");
   rewrite_not_modified_for_variant(f);
   EXPECT_EQ(f[http::field::etag], "W/\"v1-bfast\"");
-  EXPECT_EQ(f[http::field::vary], "Accept");
+  EXPECT_EQ(f[http::field::vary], "Accept, Accept-Encoding");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "bfast/byte_buffer.hpp"
@@ -29,9 +30,11 @@ class encode_scratch {
   [[nodiscard]] std::size_t bytes() const noexcept { return lz4_.scratch_bytes(); }
 
  private:
-  friend encoded encode(byte_buffer message, const policy_input& in, const server_speeds& speeds,
-                        const policy_config& config, encode_scratch& scratch,
-                        bool apply_content_encoding);
+  friend encoded encode_as(byte_buffer message, const compression_decision& decision,
+                           const policy_config& config, encode_scratch& scratch,
+                           bool apply_content_encoding);
+  friend bool encode_text(std::span<const std::uint8_t> text, compression_choice coding, int level,
+                          encode_scratch& scratch, byte_buffer& out);
   lz4_compressor lz4_;
   transport_encoder transport_;
 };
@@ -39,7 +42,7 @@ class encode_scratch {
 struct encoded {
   byte_buffer body;                          // the bytes to send
   compression_choice coding = compression_choice::none;  // what was applied
-  std::string_view compress_token = "none";  // BFast-Status compress=: none | lz4 | lz4-parallel
+  std::string_view compress_token = "none";  // BFast-Status compress=: choice_name(coding)
   std::string_view content_encoding;         // empty, gzip or zstd
   std::string_view policy_reason = "none";
   std::size_t message_bytes = 0;             // the uncompressed message
@@ -54,6 +57,16 @@ struct encoded {
 [[nodiscard]] encoded encode(byte_buffer message, const policy_input& in,
                              const server_speeds& speeds, const policy_config& config,
                              encode_scratch& scratch, bool apply_content_encoding = true);
+
+// The same with the policy's decision already made (choose_representation made it).
+[[nodiscard]] encoded encode_as(byte_buffer message, const compression_decision& decision,
+                                const policy_config& config, encode_scratch& scratch,
+                                bool apply_content_encoding = true);
+
+// JSON text under gzip or zstd (`coding`) at `level`, into `out`: for clients that take JSON.
+// False (and `out` empty) when the codec fails or `coding` is not a transport coding.
+[[nodiscard]] bool encode_text(std::span<const std::uint8_t> text, compression_choice coding,
+                               int level, encode_scratch& scratch, byte_buffer& out);
 
 // No encode() of a message of `message_bytes` allocates more than this beyond the message itself
 // (the compressed copy, LZ4 chunk buffers, the codecs' state).

@@ -39,23 +39,47 @@ struct server_speeds {
   codec_speed gzip;
   codec_speed gzip_fast;
   codec_speed zstd;
+  // The same transport codecs over JSON text, for clients that accept JSON as well.
+  codec_speed json_gzip;
+  codec_speed json_gzip_fast;
+  codec_speed json_zstd;
+  // JSON -> B-FAST on one thread: JSON bytes per second, and message bytes per JSON byte (the
+  // estimate of the message before the body is transcoded). 0: not measured.
+  double transcode_bytes_per_s = 0;
+  double message_ratio = 0;
   int gzip_level = 6;
   int gzip_fast_level = 1;
   int zstd_level = 3;
 };
 
-// The client's side. Defaults come from the deployed TypeScript decoder in node, as the load-test
-// kit measures it (loadtest/, "Decoding alone"): about 6 ms per 100 KB of B-FAST message for raw
-// B-FAST (16 MB/s; 88.8 KB in 6.3 ms, 306 KB in 20 ms, 7.4 MB in 310 ms), against 0.5 ms for
-// JSON.parse of the same records. LZ4 is undone by lz4js inside that decoder, after the last
-// byte; gzip and zstd natively by the HTTP stack, while the body arrives. Each route may set
-// its own (config: client_*_bytes_per_s).
+// The client's side: how fast it turns bytes into a value. Each deployed decoder has a profile
+// (client_decoder); the defaults are the deployed TypeScript decoder in node, as the load-test kit
+// measures it (loadtest/, "Decoder speeds"). LZ4 is undone by lz4js inside that decoder, after the
+// last byte; gzip and zstd natively by the HTTP stack, while the body arrives. Each route may set
+// its own (config: client_decoder, client_*_bytes_per_s), and a client may name its decoder in a
+// request header (filter/client_decoder.hpp).
 struct client_speeds {
   double decode_bytes_per_s = 16e6;    // B-FAST message bytes per second
+  double json_bytes_per_s = 150e6;     // JSON text bytes per second (JSON.parse, json.loads)
   double lz4_bytes_per_s = 98e6;       // uncompressed bytes per second out of lz4js
   double gzip_bytes_per_s = 300e6;     // uncompressed bytes per second, native inflate
   double zstd_bytes_per_s = 600e6;
 };
+
+// The decoders clients run: the deployed TypeScript one (node, browsers), the deployed Python
+// one (a Rust extension; json.loads beside it), and a native one (Rust, C++).
+enum class client_decoder : std::uint8_t { ts, python, native };
+
+inline constexpr std::array<std::string_view, 3> client_decoder_names = {"ts", "python", "native"};
+
+[[nodiscard]] constexpr std::optional<client_decoder> parse_client_decoder(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < client_decoder_names.size(); ++i)
+    if (client_decoder_names[i] == s) return static_cast<client_decoder>(i);
+  return std::nullopt;
+}
+
+// The measured speeds of each profile (see the definitions for where they come from).
+[[nodiscard]] client_speeds speeds_of(client_decoder d) noexcept;
 
 struct policy_config {
   compression_sizes sizes;
@@ -96,10 +120,14 @@ struct compression_decision {
   int threads = 1;                 // lz4-parallel: threads for this response
   int level = 0;                   // gzip / zstd: the level to apply (the one estimated)
   std::string_view reason;         // snake_case token, static storage
-  policy_estimate chosen;          // the estimate of the choice (zero for rule-based choices)
+  policy_estimate chosen;          // the estimate of the choice (of `none` for small_body, mode_never)
   std::array<policy_estimate, compression_choice_count> candidates{};  // every estimate made, for logs and -v
   std::size_t candidate_count = 0;
 };
+
+// How much longer work waits on a saturated arena: 1 when a slot is free, else 1 + the backlog
+// per slot.
+[[nodiscard]] double arena_contention(const arena_load& load) noexcept;
 
 [[nodiscard]] compression_decision choose_compression(const policy_input& in,
                                                       const server_speeds& speeds,

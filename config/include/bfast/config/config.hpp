@@ -12,6 +12,7 @@
 #include "bfast/coding.hpp"
 #include "bfast/config/cidr.hpp"
 #include "bfast/policy.hpp"
+#include "bfast/representation.hpp"
 
 namespace bfast::config {
 
@@ -19,9 +20,11 @@ struct route_rule {
   std::string prefix = "/";
   bool enabled = true;
   std::uint64_t max_body_bytes = 16ull << 20;
-  route_mode compress = route_mode::automatic;
+  route_mode compress = route_mode::automatic;  // every coding the proxy applies, JSON's too
+  negotiation negotiation_rule = negotiation::fastest;  // when the client accepts JSON and B-FAST
+  bool compress_json = false;  // gzip/zstd JSON for clients that accept only JSON (nginx's gzip on)
   bool pack_floats = false;
-  client_speeds client;  // client_*_bytes_per_s: what this route's clients decode at
+  client_speeds client;  // client_decoder, client_*_bytes_per_s: what this route's clients decode at
 };
 
 struct endpoint {

@@ -35,6 +35,17 @@ struct media_range {
 // preferred as application/json. Wildcards never select it.
 [[nodiscard]] bool accept_prefers_bfast(std::string_view accept_value);
 
+// What an Accept value admits: B-FAST only where application/x-bfast itself is listed with
+// q > 0 (wildcards never select it), JSON where any range gives application/json q > 0. An
+// absent Accept admits anything (RFC 9110 §12.5.1), so JSON.
+struct accepted_types {
+  bool bfast = false;
+  bool json = false;
+  bool bfast_preferred = false;  // accept_prefers_bfast
+};
+[[nodiscard]] accepted_types accepted_representations(std::string_view accept_value,
+                                                      bool has_header);
+
 // Whether the Accept value names application/x-bfast at all (with any q).
 [[nodiscard]] bool accept_mentions_bfast(std::string_view accept_value);
 

@@ -19,6 +19,7 @@ namespace http = boost::beast::http;
 // BFast-Status header as its token.
 enum class reason : std::uint8_t {
   transcoded,
+  json_chosen,      // the client accepts JSON too, and JSON (perhaps gzip or zstd) reaches it sooner
   not_acceptable,   // the client did not ask for B-FAST
   route_disabled,   // the route's rule turns the transform off
   status,           // not a 200
@@ -43,15 +44,16 @@ inline constexpr std::size_t reason_count = static_cast<std::size_t>(reason::cou
 
 // What the session knows about the exchange before the response arrives.
 struct exchange_facts {
-  bool negotiated = false;          // the client prefers B-FAST (accept_prefers_bfast)
+  bool negotiated = false;          // the proxy chooses the representation (B-FAST or a JSON coding)
   bool route_enabled = true;
   std::uint64_t size_limit = 16ull << 20;
 };
 
 struct header_decision {
-  bool transform = false;       // buffer the body and try to transcode it
+  bool transform = false;       // buffer the body and choose its representation
   reason why = reason::transcoded;
-  bool vary_accept = false;     // the body was eligible, so the response varies with Accept
+  bool vary_accept = false;     // the body was eligible: the response varies with Accept and
+                                // Accept-Encoding
   bool status_header = false;   // the response carries BFast-Status
 };
 
@@ -66,5 +68,8 @@ struct header_decision {
 [[nodiscard]] std::string format_passthrough_status(reason why);
 [[nodiscard]] std::string format_transcoded_status(std::string_view compress, std::size_t in,
                                                    std::size_t out, std::string_view policy_reason);
+// "json; coding=<identity|gzip|zstd>; in=N; out=M; reason=...": JSON was the faster choice.
+[[nodiscard]] std::string format_json_status(std::string_view coding, std::size_t in,
+                                             std::size_t out, std::string_view policy_reason);
 
 }  // namespace bfast::filter

@@ -20,26 +20,33 @@ struct forward_info {
   std::string client_address;   // the peer of the client connection
   std::string proto = "http";   // the scheme the client used
   bool peer_trusted = false;    // the peer is a configured ingress: keep its X-Forwarded-*
-  bool negotiated = false;      // B-FAST was negotiated for this exchange
+  bool negotiated = false;      // B-FAST is a candidate for this exchange
+  bool json_acceptable = false; // ... and so is JSON: the client may hold either variant
+  bool proxy_codes = false;     // the proxy applies any coding itself: ask for identity
 };
 
 // Turns a client request's fields into the upstream request's fields: hop-by-hop headers and
 // Expect go (the proxy answers 100-continue itself), X-Forwarded-* are set, and when B-FAST was
 // negotiated the upstream is asked for identity-encoded application/json, with If-None-Match
-// mapped back to the upstream's validators.
+// mapped back to the upstream's validators. When only the proxy codes the body, the upstream is
+// asked for identity.
 void rewrite_request_for_upstream(http::fields& fields, const forward_info& info);
 
 // Adds `token` to Vary unless it is there already (or Vary is "*").
 void add_vary(http::fields& fields, std::string_view token);
+// Vary: Accept, Accept-Encoding: what every eligible response's representation depends on.
+void add_negotiation_vary(http::fields& fields);
 
 // Per-variant ETags: "abc" or W/"abc" from the upstream becomes W/"abc-bfast".
 [[nodiscard]] std::optional<std::string> variant_etag(std::string_view upstream_etag);
 // The inverse, for If-None-Match: W/"abc-bfast" becomes "abc"; anything else gives nullopt.
 [[nodiscard]] std::optional<std::string> upstream_etag_of(std::string_view variant);
 // If-None-Match for the upstream when the client negotiated B-FAST: variant tags are mapped
-// back, "*" stays, tags of other representations are dropped (they cannot match the variant).
-// nullopt when nothing is left.
-[[nodiscard]] std::optional<std::string> map_if_none_match(std::string_view value);
+// back, "*" stays; the other tags are kept when the client may hold a JSON variant too
+// (`keep_other_tags`), and dropped otherwise (they cannot match the variant). nullopt when
+// nothing is left.
+[[nodiscard]] std::optional<std::string> map_if_none_match(std::string_view value,
+                                                           bool keep_other_tags = false);
 
 // Headers of a passthrough response: hop-by-hop headers go; Vary and BFast-Status as decided.
 void rewrite_passthrough_response(http::fields& fields, const header_decision& d, reason why);
@@ -54,6 +61,17 @@ struct transformed_body {
 
 // Headers of a transformed response.
 void rewrite_transformed_response(http::fields& fields, const transformed_body& body);
+
+struct json_body {
+  std::size_t json_bytes = 0;
+  std::size_t body_bytes = 0;            // on the wire, after the coding
+  std::string_view coding = "identity";  // identity, gzip or zstd: applied by the proxy
+  std::string_view policy_reason;
+};
+
+// Headers of a JSON response whose representation the proxy chose (and perhaps coded): a coded
+// body's ETag becomes weak, as nginx's gzip makes it, since the bytes are not the upstream's.
+void rewrite_json_response(http::fields& fields, const json_body& body);
 
 // A 304 from the upstream for a request whose If-None-Match was mapped: it describes the variant.
 void rewrite_not_modified_for_variant(http::fields& fields);
