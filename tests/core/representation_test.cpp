@@ -3,6 +3,7 @@
 // accepts, and the route's rule.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -164,6 +165,54 @@ INSTANTIATE_TEST_SUITE_P(
         regime{"never_3g", huge, mobile_3g, ts, bfast, c::none, "mode_never", takes::both, true,
                negotiation::fastest, route_mode::never}),
     [](const auto& info) { return info.param.name; });
+
+// Every body size on every link for every decoder, accepting both and gzip and zstd: the winner
+// as "json+<coding>" or "bfast+<compression>", columns ts, python, native. Tiny bodies stay JSON
+// (Save-Data aside: B-FAST's message is fewer bytes); loopback is JSON; slow links favour the
+// smallest body; the faster a client decodes B-FAST, the sooner B-FAST pays.
+struct grid_row {
+  std::string_view size;
+  std::size_t json_bytes;
+  link net;
+  std::string_view link_name;
+  std::array<std::string_view, 3> winner;  // ts, python, native
+};
+
+const grid_row grid[] = {
+    {"tiny", tiny, loopback, "loopback", {"json+none", "json+none", "json+none"}},
+    {"tiny", tiny, gigabit, "gigabit", {"json+none", "json+none", "json+none"}},
+    {"tiny", tiny, wifi, "wifi", {"json+none", "json+none", "json+none"}},
+    {"tiny", tiny, mobile_4g, "4g", {"json+none", "json+none", "json+none"}},
+    {"tiny", tiny, mobile_3g, "3g", {"json+none", "json+none", "json+none"}},
+    {"tiny", tiny, save_data, "save_data", {"bfast+none", "bfast+none", "bfast+none"}},
+    {"medium", medium, loopback, "loopback", {"json+none", "json+none", "json+none"}},
+    {"medium", medium, gigabit, "gigabit", {"json+zstd", "bfast+zstd", "bfast+zstd"}},
+    {"medium", medium, wifi, "wifi", {"json+zstd", "json+zstd", "bfast+zstd"}},
+    {"medium", medium, mobile_4g, "4g", {"json+zstd", "json+zstd", "json+zstd"}},
+    {"medium", medium, mobile_3g, "3g", {"bfast+gzip", "bfast+gzip", "bfast+gzip"}},
+    {"medium", medium, save_data, "save_data", {"bfast+gzip", "bfast+gzip", "bfast+gzip"}},
+    {"huge", huge, loopback, "loopback", {"json+none", "json+none", "json+none"}},
+    {"huge", huge, gigabit, "gigabit", {"json+zstd", "bfast+lz4-parallel", "bfast+lz4-parallel"}},
+    {"huge", huge, wifi, "wifi", {"json+zstd", "bfast+zstd", "bfast+zstd"}},
+    {"huge", huge, mobile_4g, "4g", {"bfast+zstd", "bfast+zstd", "bfast+zstd"}},
+    {"huge", huge, mobile_3g, "3g", {"bfast+gzip", "bfast+gzip", "bfast+gzip"}},
+    {"huge", huge, save_data, "save_data", {"bfast+gzip", "bfast+gzip", "bfast+gzip"}},
+};
+
+TEST(representation, grid_of_sizes_links_and_decoders) {
+  for (const grid_row& g : grid) {
+    for (std::size_t i = 0; i < 3; ++i) {
+      const regime r{"", g.json_bytes, g.net, static_cast<client_decoder>(i), json, c::none, ""};
+      const representation_decision d = decide(r);
+      const compression_choice coding =
+          d.chosen == representation::json ? d.json_coding : d.bfast.choice;
+      const std::string got =
+          std::string(representation_name(d.chosen)) + "+" + std::string(choice_name(coding));
+      EXPECT_EQ(got, g.winner[i]) << g.size << " " << g.link_name << " "
+                                  << client_decoder_names[i];
+    }
+  }
+}
 
 TEST(representation, transcoding_counts_only_while_it_is_ahead) {
   regime r{"", medium, mobile_3g, ts, bfast, c::gzip, ""};
