@@ -83,16 +83,22 @@ compression_decision rule(compression_choice c, std::string_view reason, int thr
   return d;
 }
 
+// Unknown RTT and bandwidth take the configured defaults.
+model model_of(const policy_input& in, const server_speeds& speeds, const policy_config& config,
+               arena_load load) {
+  return {in,
+          speeds,
+          config,
+          in.rtt_s.value_or(config.default_rtt_s),
+          in.bandwidth_bytes_per_s.value_or(config.default_bandwidth_bytes_per_s),
+          static_cast<double>(in.payload_bytes),
+          load};
+}
+
 // The cost-model decision for one arena load.
 compression_decision by_cost(const policy_input& in, const server_speeds& speeds,
                              const policy_config& config, arena_load load, bool link_known) {
-  const model m{in,
-                speeds,
-                config,
-                in.rtt_s.value_or(config.default_rtt_s),
-                in.bandwidth_bytes_per_s.value_or(config.default_bandwidth_bytes_per_s),
-                static_cast<double>(in.payload_bytes),
-                load};
+  const model m = model_of(in, speeds, config, load);
   compression_decision d;
   auto add = [&](compression_choice c, const codec_speed* codec = nullptr, int level = 0) {
     d.candidates[d.candidate_count++] = m.estimate(c, codec, level);
@@ -137,13 +143,7 @@ compression_decision by_cost(const policy_input& in, const server_speeds& speeds
 
 policy_estimate uncompressed_estimate(const policy_input& in, const server_speeds& speeds,
                                       const policy_config& config, arena_load load) {
-  const model m{in,
-                speeds,
-                config,
-                in.rtt_s.value_or(config.default_rtt_s),
-                in.bandwidth_bytes_per_s.value_or(config.default_bandwidth_bytes_per_s),
-                static_cast<double>(in.payload_bytes),
-                load};
+  const model m = model_of(in, speeds, config, load);
   return m.estimate(compression_choice::none);
 }
 
@@ -159,30 +159,18 @@ double transfer_seconds(double wire_bytes, double rtt_s, double bandwidth_bytes_
 }
 
 client_speeds speeds_of(client_decoder d) noexcept {
-  client_speeds s;  // the deployed TypeScript decoder
-  switch (d) {
-    case client_decoder::ts:
-      break;
-    case client_decoder::python:
-      // The deployed Rust extension against json.loads (loadtest/, "Decoder speeds"): about as
-      // fast per byte as each other; its LZ4 (lz4_flex) costs next to nothing.
-      s.decode_bytes_per_s = 175e6;
-      s.json_bytes_per_s = 180e6;
-      s.lz4_bytes_per_s = 2.4e9;
-      s.gzip_bytes_per_s = 415e6;
-      s.zstd_bytes_per_s = 1.65e9;
-      break;
-    case client_decoder::native:
-      // A compiled decoder: reading B-FAST is a copy of strings and fixed-width numbers, about
-      // as fast as this proxy's own decoder (`bfast decode`), well above any JSON parser.
-      s.decode_bytes_per_s = 1e9;
-      s.json_bytes_per_s = 400e6;
-      s.lz4_bytes_per_s = 2.4e9;
-      s.gzip_bytes_per_s = 415e6;
-      s.zstd_bytes_per_s = 1.65e9;
-      break;
-  }
-  return s;
+  // Bytes per second: B-FAST decode, JSON parse, LZ4, gzip and zstd out.
+  static constexpr std::array<client_speeds, client_decoder_names.size()> by_decoder = {{
+      // ts: the defaults, the deployed TypeScript decoder in node.
+      client_speeds{},
+      // python: the deployed Rust extension against json.loads (loadtest/, "Decoder speeds"):
+      // about as fast per byte as each other; its LZ4 (lz4_flex) costs next to nothing.
+      {175e6, 180e6, 2.4e9, 415e6, 1.65e9},
+      // native: a compiled decoder reads B-FAST as a copy of strings and fixed-width numbers,
+      // as this proxy's own decoder does, well above any JSON parser (simdjson-class here).
+      {1e9, 400e6, 2.4e9, 415e6, 1.65e9},
+  }};
+  return by_decoder[static_cast<std::size_t>(d)];
 }
 
 double arena_contention(const arena_load& load) noexcept {

@@ -8,22 +8,12 @@
 
 #include "bfast/calibrate.hpp"
 #include "bfast/policy.hpp"
+#include "fixed_speeds.hpp"
 
 namespace bfast {
 namespace {
 
-// Fixed speeds keep the table independent of the machine (calibrate() is tested separately).
-server_speeds fixed_speeds() {
-  server_speeds s;
-  s.lz4 = {600e6, 0.30};
-  s.gzip = {60e6, 0.18};
-  s.gzip_fast = {180e6, 0.23};
-  s.zstd = {250e6, 0.20};
-  s.gzip_level = 6;
-  s.gzip_fast_level = 1;
-  s.zstd_level = 3;
-  return s;
-}
+using test::fixed_speeds;
 
 // A slow decoder (the first measurement of the deployed TypeScript one) keeps the table
 // independent of the profiles' defaults, which the kit re-measures.

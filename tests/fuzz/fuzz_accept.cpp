@@ -1,4 +1,4 @@
-// libFuzzer target for Accept and Accept-Encoding negotiation. Any header value must parse
+// libFuzzer target for Accept, Accept-Encoding and BFast-Decoder. Any header value must parse
 // without a crash, and the results must keep the promises accept.hpp makes: q-values within
 // 0..1000, lower-case tokens, case-insensitive matching, optional whitespace ignored, wildcards
 // never selecting B-FAST, the most specific range deciding, the first one listed among equals.
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bfast/filter/accept.hpp"
+#include "bfast/filter/client_decoder.hpp"
 
 namespace {
 
@@ -85,6 +86,15 @@ void check_accept(std::string_view v) {
                      f::quality_of(ranges, "application", "json"))
     fail("B-FAST preferred over a more preferred application/json", v);
 
+  // Both sides of the choice, as the filter sees them.
+  const f::accepted_types both = f::accepted_representations(v, true);
+  if (both.bfast_preferred != prefers) fail("accepted_representations disagrees on preference", v);
+  if (both.bfast != (f::quality_of(ranges, "application", "x-bfast", false) > 0))
+    fail("accepted_representations.bfast disagrees with quality_of", v);
+  if (both.bfast && !lists_bfast_positive) fail("B-FAST a candidate without an x-bfast range of q > 0", v);
+  if (both.json != (f::quality_of(ranges, "application", "json") > 0))
+    fail("accepted_representations.json disagrees with quality_of", v);
+
   // ASCII case never matters: types, subtypes and the "q" name are compared case-insensitively.
   for (const bool upper : {true, false}) {
     const std::string mapped = map_case(v, upper);
@@ -145,6 +155,14 @@ void check_accept_encoding(std::string_view v) {
     fail("surrounding whitespace altered parse_accept_encoding", v);
 }
 
+// A client's decoder header can only move speeds within the config's plausible range.
+void check_client_decoder(std::string_view v) {
+  const bfast::client_speeds s = bfast::filter::client_speeds_of(v, bfast::client_speeds{});
+  for (const double x : {s.decode_bytes_per_s, s.json_bytes_per_s, s.lz4_bytes_per_s,
+                         s.gzip_bytes_per_s, s.zstd_bytes_per_s})
+    if (!(x >= 1e3 && x <= 1e12)) fail("client_speeds_of left the plausible range", v);
+}
+
 }  // namespace
 
 // The parser keeps no state that grows with the value, so what a longer one would reach an 8 KiB
@@ -155,6 +173,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), std::min(size, max_value_bytes));
   check_accept(input);
   check_accept_encoding(input);
+  check_client_decoder(input);
 
   // Two lists joined by a comma parse as the two lists one after the other, when the first has
   // no quoted string that could swallow the comma.
