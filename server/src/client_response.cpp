@@ -201,7 +201,8 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
   } else {
     treq.json = padded_view::of(json);
     co_await s_.transforms.run(treq, out);
-    if (out.chosen == representation::json) co_return co_await send_json(ex_filter, res, out, json, header_only);
+    if (out.chosen == representation::json)
+      co_return co_await send_json(ex_filter, res, out, json, header_only);
     if (!out.transcode.ok()) why = filter::reason_from(out.transcode.error);
   }
   if (why != filter::reason::transcoded) {

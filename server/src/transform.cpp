@@ -53,7 +53,7 @@ void budget_lease::release() noexcept {
   held_ = 0;
 }
 
-void transform_service::send_json(const transform_request& req, const representation_decision& d,
+void transform_service::code_json(const transform_request& req, const representation_decision& d,
                                   encode_scratch& scratch, transform_outcome& out) {
   out.chosen = representation::json;
   out.policy_reason = d.reason;
@@ -89,7 +89,7 @@ void transform_service::transform_now(const transform_request& req, transform_ou
     // JSON that wins before the body is transcoded costs no transcode at all.
     const representation_decision first = choose_representation(choice, speeds_, policy);
     if (first.chosen == representation::json) {
-      send_json(req, first, scratch, out);
+      code_json(req, first, scratch, out);
       scratch.shrink(scratch_keep_bytes);
       return;
     }
@@ -118,7 +118,7 @@ void transform_service::transform_now(const transform_request& req, transform_ou
     const representation_decision d = choose_representation(choice, speeds_, policy);
     if (d.chosen == representation::json) {
       message = byte_buffer{};
-      send_json(req, d, scratch, out);
+      code_json(req, d, scratch, out);
     } else {
       const auto t1 = clock_type::now();
       encoded e = encode_as(std::move(message), d.bfast, policy, scratch);

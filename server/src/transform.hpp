@@ -1,5 +1,6 @@
-// The transform path's CPU work, kept off the I/O threads: JSON -> B-FAST, then the compression
-// the policy picks. Also the memory budget for transforms in flight.
+// The transform path's CPU work, kept off the I/O threads (small bodies aside): the choice of
+// JSON or B-FAST, JSON -> B-FAST, then the coding the policy picks. Also the memory budget for
+// transforms in flight.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -95,7 +96,7 @@ class transform_service {
   void transform_now(const transform_request& req, transform_outcome& out);
 
   // JSON chosen: applies its coding (none: the JSON goes as it is).
-  void send_json(const transform_request& req, const representation_decision& d,
+  void code_json(const transform_request& req, const representation_decision& d,
                  encode_scratch& scratch, transform_outcome& out);
 
   // Per-thread scratch beyond this is freed after a transform, so RSS returns after a large body.
