@@ -58,9 +58,9 @@ void rewrite_request_for_upstream(http::fields& fields, const forward_info& info
   fields.erase(http::field::expect);
 
   const std::string accept = combined_value(fields, http::field::accept);
-  if (info.negotiated || info.proxy_codes) fields.set(http::field::accept_encoding, "identity");
   if (info.negotiated) {
     fields.set(http::field::accept, json_media_type);
+    fields.set(http::field::accept_encoding, "identity");
     if (fields.count(http::field::if_none_match) > 0) {
       const auto mapped = map_if_none_match(combined_value(fields, http::field::if_none_match),
                                             info.json_acceptable);

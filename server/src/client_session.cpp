@@ -231,7 +231,6 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   info.peer_trusted = peer_trusted_;
   info.negotiated = negotiated;
   info.json_acceptable = ex_filter.json_acceptable();
-  info.proxy_codes = chooses;
   filter::rewrite_request_for_upstream(ureq, info);
   if (chunked_body) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);

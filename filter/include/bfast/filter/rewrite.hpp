@@ -22,14 +22,14 @@ struct forward_info {
   bool peer_trusted = false;    // the peer is a configured ingress: keep its X-Forwarded-*
   bool negotiated = false;      // B-FAST is a candidate for this exchange
   bool json_acceptable = false; // ... and so is JSON: the client may hold either variant
-  bool proxy_codes = false;     // the proxy applies any coding itself: ask for identity
 };
 
 // Turns a client request's fields into the upstream request's fields: hop-by-hop headers and
 // Expect go (the proxy answers 100-continue itself), X-Forwarded-* are set, and when B-FAST was
 // negotiated the upstream is asked for identity-encoded application/json, with If-None-Match
-// mapped back to the upstream's validators. When only the proxy codes the body, the upstream is
-// asked for identity.
+// mapped back to the upstream's validators. A client that accepts only JSON keeps its
+// Accept-Encoding even where the proxy may code JSON: what the upstream codes itself passes
+// through as it is, and only identity JSON is left to the proxy.
 void rewrite_request_for_upstream(http::fields& fields, const forward_info& info);
 
 // Adds `token` to Vary unless it is there already (or Vary is "*").
