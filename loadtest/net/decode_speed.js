@@ -3,7 +3,7 @@
 //
 //   node decode_speed.js --decoder PATH/index.js --dir DIR [--payload NAME]... [--budget-ms MS]
 //
-// DIR holds NAME.json, NAME.none.bfast and NAME.lz4.bfast (`bfast encode`). Prints one JSON line
+// DIR holds NAME.json and, when there, NAME.none.bfast and NAME.lz4.bfast (B-FAST messages). Prints one JSON line
 // per payload and speed: {client, payload, speed, bytes, ms, mbps}; MB/s = 1e6 bytes/s of
 // message bytes (bfast), JSON text (json) or inflated output (lz4, gzip, zstd). lz4 is the extra
 // time of the LZ4 message over the raw one, as uncompressed B-FAST bytes per second.
@@ -57,19 +57,24 @@ function main() {
   for (const name of names) {
     const file = (suffix) => fs.readFileSync(path.join(args.dir, name + suffix));
     const json = file('.json');
-    const raw = file('.none.bfast');
-    const lz4 = file('.lz4.bfast');
+    // Without a proxy there are no B-FAST messages: then only the JSON speeds.
+    const has_bfast = fs.existsSync(path.join(args.dir, name + '.none.bfast'));
     const u8 = (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     const text = json.toString('utf8');
     const out = (speed, bytes, ms) => console.log(JSON.stringify({
       client: 'ts', payload: name, speed, bytes, ms: +ms.toFixed(4),
       mbps: ms > 0 ? +(bytes / ms / 1e3).toFixed(1) : null,
     }));
-    const raw_ms = median_ms(() => BFastDecoder.decode(u8(raw)), args.budget_ms);
-    out('bfast', raw.length, raw_ms);
-    // One call of each per run, so the difference sees the same machine load.
-    const pair_ms = median_ms(() => BFastDecoder.decode(u8(lz4)), args.budget_ms, () => BFastDecoder.decode(u8(raw)));
-    out('lz4', raw.length, pair_ms);
+    if (has_bfast) {
+      const raw = file('.none.bfast');
+      out('bfast', raw.length, median_ms(() => BFastDecoder.decode(u8(raw)), args.budget_ms));
+      if (fs.existsSync(path.join(args.dir, name + '.lz4.bfast'))) {
+        const lz4 = file('.lz4.bfast');
+        // One call of each per run, so the difference sees the same machine load.
+        out('lz4', raw.length, median_ms(() => BFastDecoder.decode(u8(lz4)), args.budget_ms,
+          () => BFastDecoder.decode(u8(raw))));
+      }
+    }
     out('json', json.length, median_ms(() => JSON.parse(text), args.budget_ms));
     const gz = zlib.gzipSync(json, { level: 6 });
     out('gzip', json.length, median_ms(() => zlib.gunzipSync(gz), args.budget_ms));

@@ -4,8 +4,8 @@ the numbers a client sends in `BFast-Decoder: python; bfast=..; json=..; lz4=..;
 
 Usage: decode_speed.py --ref-dir DIR --dir DIR [--payload NAME]... [--budget-ms MS]
 
---ref-dir holds the b_fast package. DIR holds NAME.json, NAME.none.bfast and NAME.lz4.bfast
-(`bfast encode`). Prints one JSON line per payload and speed, as decode_speed.js does: MB/s =
+--ref-dir holds the b_fast package. DIR holds NAME.json and, when there, NAME.none.bfast and
+NAME.lz4.bfast (B-FAST messages). Prints one JSON line per payload and speed, as decode_speed.js does: MB/s =
 1e6 bytes/s of message bytes (bfast), JSON text (json) or inflated output (lz4, gzip, zstd); lz4
 is the extra time of the LZ4 message over the raw one, as uncompressed B-FAST bytes per second.
 """
@@ -69,12 +69,16 @@ def main():
         def read(suffix):
             with open(os.path.join(args.dir, name + suffix), "rb") as f:
                 return f.read()
-        text, raw, lz4 = read(".json"), read(".none.bfast"), read(".lz4.bfast")
-        raw_ms = median_ms(lambda: decoder.decode_packed(raw), args.budget_ms)
-        out(name, "bfast", len(raw), raw_ms)
-        # One call of each per run, so the difference sees the same machine load.
-        out(name, "lz4", len(raw), median_ms(lambda: decoder.decode_packed(lz4), args.budget_ms,
-                                             lambda: decoder.decode_packed(raw)))
+        text = read(".json")
+        # Without a proxy there are no B-FAST messages: then only the JSON speeds.
+        if os.path.exists(os.path.join(args.dir, name + ".none.bfast")):
+            raw = read(".none.bfast")
+            out(name, "bfast", len(raw), median_ms(lambda: decoder.decode_packed(raw), args.budget_ms))
+            if os.path.exists(os.path.join(args.dir, name + ".lz4.bfast")):
+                lz4 = read(".lz4.bfast")
+                # One call of each per run, so the difference sees the same machine load.
+                out(name, "lz4", len(raw), median_ms(lambda: decoder.decode_packed(lz4), args.budget_ms,
+                                                     lambda: decoder.decode_packed(raw)))
         out(name, "json", len(text), median_ms(lambda: json.loads(text), args.budget_ms))
         gz = zlib.compress(text, 6, wbits=31)
         out(name, "gzip", len(text),
