@@ -198,15 +198,18 @@ def net_rows(rep):
     for client in rep.net_clients() or ["ts"]:
         for key, judged, _, limit, text in NET_GOALS:
             goal = f"{client} client, every profile × payload: " + text.format(limit=limit)
-            rows_ = [j for j in net_judgements(rep, client, key) if j[5] is not None] if rep.net else []
+            every = net_judgements(rep, client, key) if rep.net else []
+            rows_ = [j for j in every if j[5] is not None]
             if not rows_:
                 rows.append([goal, NOT_MEASURED, "—", "—"])
                 continue
             met = sum(1 for j in rows_ if j[5] <= limit)
             worst = max(rows_, key=lambda j: j[5])
+            missing = len(every) - len(rows_)
             value = (f"{met} of {len(rows_)} rows met; worst {worst[0]} {worst[1]}: "
-                     f"{num(worst[2])} ms vs {rep.format_label(worst[4])} {num(worst[3])} ms")
-            rows.append([goal, value, f"{worst[5]:.2f}×", verdict(met == len(rows_))])
+                     f"{num(worst[2])} ms vs {rep.format_label(worst[4])} {num(worst[3])} ms"
+                     + (f"; {missing} row(s) without a timed exchange" if missing else ""))
+            rows.append([goal, value, f"{worst[5]:.3f}×", verdict(met == len(rows_) and not missing)])
     return rows
 
 
@@ -228,7 +231,7 @@ def net_goal_tables(rep):
                 rows.append([prof, payload,
                              "—" if mine is None else num(mine),
                              "—" if best is None else f"{rep.format_label(best_f)} {num(best)}",
-                             "—" if q is None else f"{q:.2f}×",
+                             "—" if q is None else f"{q:.3f}×",
                              "—" if q is None else verdict(q <= limit)])
             parts.append(f"{client} client: " + text.format(limit=limit) + "\n")
             parts.append(rep.table(["profile", "payload", f"{rep.format_label(judged)} ms",

@@ -134,6 +134,9 @@ class Report:
             self.sizes[rec["payload"]] = int(rec["json_bytes"])
         for rec in self.wrk + self.net:
             self.sizes.setdefault(rec["payload"], rec["json_bytes"])
+        for rec in self.speeds:
+            if rec.get("speed") == "json":
+                self.sizes.setdefault(rec["payload"], rec["bytes"])
         self.charts = []
         self.chart_note = ""
         try:
@@ -776,8 +779,8 @@ class Report:
             "## Performance\n\n"
             "bfast-proxy against the tools it would replace, measured side by side on one machine "
             "by `loadtest/run` (nginx `proxy_pass`, with and without gzip, and HAProxy, on the "
-            "same nginx origin; wrk for throughput; a node client decoding with the deployed TypeScript "
-            "decoder over `tc`-shaped links for time to decoded value).\n\n"
+            "same nginx origin; wrk for throughput; node and Python clients decoding with the deployed "
+            "TypeScript and Python decoders over `tc`-shaped links for time to decoded value).\n\n"
             f"{self.headline()}\n"
             f"{goals.goal_section(self, '###')}\n"
             f"Against the other targets:\n\n{targets}\n\n"

@@ -89,6 +89,12 @@ def exchange(args, conn, path, headers, decoder):
             first_chunk_bytes = len(chunk)
         wire_bytes += len(chunk)
         parts.append(inflate.decompress(chunk))
+    # read1 leaves a Content-Length response open at its end; read() closes it, so that the
+    # connection takes the next request.
+    tail = res.read()
+    if tail:
+        wire_bytes += len(tail)
+        parts.append(inflate.decompress(tail))
     ttlb_ms = ms_since(t0)
     parts.append(inflate.flush())
     body = b"".join(parts)
