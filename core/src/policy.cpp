@@ -165,10 +165,10 @@ client_speeds speeds_of(client_decoder d) noexcept {
       client_speeds{},
       // python: the deployed Rust extension against json.loads (loadtest/, "Decoder speeds"):
       // about as fast per byte as each other; its LZ4 (lz4_flex) costs next to nothing.
-      {175e6, 180e6, 2.4e9, 415e6, 1.65e9},
+      {170e6, 185e6, 2.5e9, 415e6, 1.55e9},
       // native: a compiled decoder reads B-FAST as a copy of strings and fixed-width numbers,
       // as this proxy's own decoder does, well above any JSON parser (simdjson-class here).
-      {1e9, 400e6, 2.4e9, 415e6, 1.65e9},
+      {1e9, 400e6, 2.5e9, 415e6, 1.55e9},
   }};
   return by_decoder[static_cast<std::size_t>(d)];
 }

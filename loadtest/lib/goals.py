@@ -21,6 +21,14 @@ PER_CONNECTION_LIMIT_KIB = 8
 STEADY_LIMIT = 2.0
 SLOPE_LIMIT = 2.0
 NGINX_PROXY_FRONTS = ("nginx-proxy", "nginx-gzip1", "nginx-gzip6")
+# Network goals: (key, the column judged, the columns it is judged against (None: every other
+# column of the client), at most this × their best median, what the goal says).
+NET_GOALS = (
+    ("any", "auto-any", None, 1.05,
+     "\"auto, JSON or B-FAST\" within {limit:g}× of the best column of the row"),
+    ("bfast", "bfast-auto", ("bfast-none", "bfast-lz4"), 1.05,
+     "B-FAST auto policy within {limit:g}× of the best B-FAST column (uncompressed, LZ4)"),
+)
 LATENCY_FRONTS = (("bfast-lz4", "bfast-proxy LZ4"), ("nginx-gzip1", "nginx + gzip 1"),
                   ("bfast-pass", "bfast-proxy pass-through"), ("nginx-proxy", "nginx proxy_pass"))
 
@@ -161,15 +169,89 @@ def latency_rows(rep):
     return [[goal, value, ratio, "reported"]]
 
 
+def net_judgements(rep, client, key):
+    """Per profile × payload of one client: (profile, payload, judged ms, best ms, best column,
+    ratio) for one of NET_GOALS; None where a cell is missing."""
+    _, judged, against, limit, _ = next(g for g in NET_GOALS if g[0] == key)
+    cells, _ = rep.net_cells(client)
+    payloads, formats = rep.net_layout(client)
+    profiles = [p["name"] for p in rep.profiles if any(k[0] == p["name"] for k in cells)]
+    others = [f for f in (against or formats) if f != judged and f in formats]
+    out = []
+    for prof in profiles:
+        for payload in payloads:
+            mine = statistics.median([r["ms"] for r in cells.get((prof, payload, judged), [])] or [0]) or None
+            best = None
+            for f in others:
+                vals = [r["ms"] for r in cells.get((prof, payload, f), [])]
+                if vals and (best is None or statistics.median(vals) < best[0]):
+                    best = (statistics.median(vals), f)
+            if mine is None or best is None:
+                out.append((prof, payload, mine, best and best[0], best and best[1], None))
+            else:
+                out.append((prof, payload, mine, best[0], best[1], mine / best[0]))
+    return out
+
+
+def net_rows(rep):
+    rows = []
+    for client in rep.net_clients() or ["ts"]:
+        for key, judged, _, limit, text in NET_GOALS:
+            goal = f"{client} client, every profile × payload: " + text.format(limit=limit)
+            every = net_judgements(rep, client, key) if rep.net else []
+            rows_ = [j for j in every if j[5] is not None]
+            if not rows_:
+                rows.append([goal, NOT_MEASURED, "—", "—"])
+                continue
+            met = sum(1 for j in rows_ if j[5] <= limit)
+            worst = max(rows_, key=lambda j: j[5])
+            missing = len(every) - len(rows_)
+            value = (f"{met} of {len(rows_)} rows met; worst {worst[0]} {worst[1]}: "
+                     f"{num(worst[2])} ms vs {rep.format_label(worst[4])} {num(worst[3])} ms"
+                     + (f"; {missing} row(s) without a timed exchange" if missing else ""))
+            rows.append([goal, value, f"{worst[5]:.3f}×", verdict(met == len(rows_) and not missing)])
+    return rows
+
+
+def net_goal_tables(rep):
+    """Each network goal row by row, per client: the judged column, the best it is judged
+    against, the ratio and met/missed."""
+    if not rep.net:
+        return ""
+    parts = ["### Negotiation goals, row by row\n",
+             "Medians of the timed exchanges; ratio = the judged column over the best of the "
+             "columns it is judged against (below 1: faster than all of them).\n"]
+    for client in rep.net_clients():
+        for key, judged, _, limit, text in NET_GOALS:
+            js = net_judgements(rep, client, key)
+            if not any(j[2] for j in js):
+                continue
+            rows = []
+            for prof, payload, mine, best, best_f, q in js:
+                rows.append([prof, payload,
+                             "—" if mine is None else num(mine),
+                             "—" if best is None else f"{rep.format_label(best_f)} {num(best)}",
+                             "—" if q is None else f"{q:.3f}×",
+                             "—" if q is None else verdict(q <= limit)])
+            parts.append(f"{client} client: " + text.format(limit=limit) + "\n")
+            parts.append(rep.table(["profile", "payload", f"{rep.format_label(judged)} ms",
+                                    "best other column ms", "ratio", "verdict"], rows) + "\n")
+    return "\n".join(parts)
+
+
 def goal_rows(rep):
-    return pass_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
+    if rep.meta.get("mode") == "net":
+        return net_rows(rep)
+    return pass_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep) + net_rows(rep)
 
 
 def machine_line(rep):
     m = rep.meta
+    cells = (f"up to {m['reps']} timed exchange(s) per network cell" if m["mode"] == "net"
+             else f"{m['reps']} rep(s) × {m['duration_s']} s per wrk cell")
     return (f"{m['date']}, {m['mode']} run; nproc {m.get('nproc', m['cores'])}, {m['cpu']}, Linux "
             f"{m['kernel']}; {rep.workers_text()} worker(s)/thread(s) per server; "
-            f"{m['reps']} rep(s) × {m['duration_s']} s per wrk cell, ratios of medians.")
+            f"{cells}, ratios of medians.")
 
 
 def goal_section(rep, heading="##"):
@@ -180,8 +262,8 @@ def goal_section(rep, heading="##"):
         f"{heading} Goals\n",
         machine_line(rep) + "\n",
         f"{met} of {judged} measured goals met. Verdicts are reported, never enforced. Ratios "
-        "compare medians of req/s over the repetitions; for the absolute limits, the ratio is "
-        "the measured value over the limit.\n",
+        "compare medians of req/s (network goals: of ms to decoded value) over the repetitions; "
+        "for the absolute limits, the ratio is the measured value over the limit.\n",
         rep.table(["goal", "measured", "ratio", "verdict"], rows), ""])
 
 

@@ -5,7 +5,9 @@
   record.py wrk FRONT PAYLOAD REP JSON_BYTES CONNECTIONS WORKERS RESULT BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
                                              (RESULT: wrk's WRK-RESULT object or empty;
                                               the others: procstat.py samples)
-  record.py net PROFILE PAYLOAD FORMAT JSON_BYTES < client lines
+  record.py net PROFILE PAYLOAD FORMAT JSON_BYTES [CLIENT [OFFERED]] < client lines
+                                             (CLIENT: ts or python, default ts; OFFERED: the
+                                              Accept-Encoding it sent)
   record.py meta KEY=VALUE ...              -> the run's description, with the machine's
 """
 import json
@@ -32,7 +34,9 @@ def wrk(args):
 
 
 def net(args):
-    profile, payload, fmt, json_bytes = args
+    profile, payload, fmt, json_bytes, *rest = args
+    client = rest[0] if rest else "ts"
+    offered = rest[1] if len(rest) > 1 else None
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -41,8 +45,11 @@ def net(args):
             rec = json.loads(line)
         except ValueError:
             rec = {"rep": -1, "error": line[:200]}
-        print(json.dumps({"profile": profile, "payload": payload, "format": fmt,
-                          "json_bytes": int(json_bytes), **rec}))
+        out = {"profile": profile, "payload": payload, "format": fmt, "client": client,
+               "json_bytes": int(json_bytes), **rec}
+        if offered is not None:
+            out["offered"] = offered
+        print(json.dumps(out))
 
 
 def first_line(*cmd):

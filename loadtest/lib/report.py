@@ -31,7 +31,15 @@ FORMAT_LABELS = {
     "bfast-none": "B-FAST uncompressed",
     "bfast-lz4": "B-FAST + LZ4 forced",
     "bfast-auto": "B-FAST auto policy",
+    "auto-any": "auto, JSON or B-FAST",
 }
+# The network clients: name in the data -> what it is.
+CLIENT_LABELS = {
+    "ts": "node, the deployed TypeScript decoder",
+    "python": "Python 3, the deployed Python decoder",
+}
+SPEED_COLUMNS = (("bfast", "B-FAST raw"), ("lz4", "LZ4 inflate"), ("json", "JSON parse"),
+                 ("gzip", "gzip inflate"), ("zstd", "zstd inflate"))
 FIXED_BFAST = ("bfast-none", "bfast-lz4")
 FIXED_ALL = ("json", "gzip-1", "gzip-6", "bfast-none", "bfast-lz4")
 
@@ -102,6 +110,10 @@ class Report:
         self.idle = load_jsonl(os.path.join(data, "idle.jsonl"))
         self.steady = load_jsonl(os.path.join(data, "steady.jsonl"))
         self.latency = load_jsonl(os.path.join(data, "latency.jsonl"))
+        self.speeds = load_jsonl(os.path.join(data, "decoder_speeds.jsonl"))
+        # Runs before the Python client had only the node one.
+        for rec in self.net:
+            rec.setdefault("client", "ts")
         # Runs before worker passes recorded no worker count per cell: they had one.
         first = int(str(self.meta.get("workers", "1")).split()[0])
         for rec in self.wrk + self.memory + self.latency:
@@ -122,6 +134,9 @@ class Report:
             self.sizes[rec["payload"]] = int(rec["json_bytes"])
         for rec in self.wrk + self.net:
             self.sizes.setdefault(rec["payload"], rec["json_bytes"])
+        for rec in self.speeds:
+            if rec.get("speed") == "json":
+                self.sizes.setdefault(rec["payload"], rec["bytes"])
         self.charts = []
         self.chart_note = ""
         try:
@@ -372,7 +387,8 @@ class Report:
         if failed or net_failed:
             parts.append(table(["front", "payload", "what failed"],
                                [[c["front"], c["payload"], c["detail"] or c["status"]] for c in failed] +
-                               [[r["format"] + " @ " + r["profile"], r["payload"], r.get("error", r.get("check", ""))]
+                               [[f"{r['format']} @ {r['profile']} ({r['client']})", r["payload"],
+                                 r.get("error", r.get("check", ""))]
                                 for r in net_failed]) + "\n")
         parts.append("Body bytes per response (and, for B-FAST, the proxy's compression decision):\n")
         parts.append(table(["payload"] + [FRONT_LABELS.get(f, f) for f in fronts], rows) + "\n")
@@ -400,10 +416,17 @@ class Report:
         return self.save_chart(fig, "bytes.png", "bytes per response relative to the JSON body, by payload and front")
 
     # ----- network -----------------------------------------------------------------------------
-    def net_cells(self):
+    def net_clients(self):
+        return [c for c in CLIENT_LABELS if any(r["client"] == c for r in self.net)]
+
+    def net_cells(self, client="ts"):
+        """(profile, payload, format) -> the timed exchanges of one client; and what the
+        adaptive fronts sent in the warm-up."""
         cells = defaultdict(list)
         choice = {}
         for rec in self.net:
+            if rec["client"] != client:
+                continue
             key = (rec["profile"], rec["payload"], rec["format"])
             if rec.get("rep", -1) >= 1 and "ms" in rec:
                 cells[key].append(rec)
@@ -430,39 +453,88 @@ class Report:
         note = self.meta.get("net_note", "")
         if not self.net:
             return f"## Network profiles\n\nNot measured in this run{': ' + note if note else ''}.\n"
-        cells, choice = self.net_cells()
-        profiles = [p for p in self.profiles if any(k[0] == p["name"] for k in cells)]
-        payloads, formats = [], []
-        for rec in self.net:
-            if rec["payload"] not in payloads:
-                payloads.append(rec["payload"])
-            if rec["format"] not in formats:
-                formats.append(rec["format"])
         m = self.meta
+        decodes = {c: m.get(f"client_decodes_{c}", "") for c in CLIENT_LABELS}
+        offered = {}
+        for rec in self.net:
+            if "offered" in rec:
+                offered[(rec["client"], rec["format"])] = rec["offered"]
+
+        def offer_text(client):
+            mine = [f"{FORMAT_LABELS.get(f, f)}: `{o or 'nothing'}`" for (c, f), o in offered.items()
+                    if c == client and f in ("bfast-auto", "auto-any")]
+            return "; ".join(mine)
         parts = [
             "## Network profiles: time until the client holds the decoded value\n",
-            "The client (node, in its own network namespace) reaches the fronts over a veth pair "
+            "Each client runs in its own network namespace and reaches the fronts over a veth pair "
             "whose two directions are shaped by `tc tbf` to the profile's bandwidth. Latency is "
             "**real, not modelled**: a delaying relay in front of the fronts holds every chunk for "
             "RTT/2 in each direction (netem is not available). TCP's window growth sees the short "
             "veth RTT, so slow start over a long path is not reproduced; the connection is a warm "
             "keep-alive one, so no handshake is counted. The time runs from the request being "
-            "sent to the value being held: `JSON.parse` for JSON (after streaming gunzip for "
-            "gzip), the deployed TypeScript decoder's `BFastDecoder.decode` for B-FAST. The client "
-            "sends the profile as Client Hints (`RTT`, `Downlink`, `ECT`); bfast-proxy's adaptive "
-            "policy can use them, since the TCP_INFO it reads describes the relay's loopback hop. "
-            "The adaptive front is offered `Accept-Encoding: gzip, br`; the fixed ones nothing.\n",
+            "sent to the value being held. Two clients: node (`net/client.js`: `JSON.parse`, after "
+            "a streaming inflate when the body is encoded; the deployed TypeScript decoder's "
+            "`BFastDecoder.decode`; it sends `BFast-Decoder: ts`) and Python 3 (`net/client.py`: "
+            "`json.loads` after a streaming `zlib`/`zstandard` decompress; the deployed Python "
+            "decoder's `BFast().decode_packed`; it sends `BFast-Decoder: python`). Both send the "
+            "profile as Client Hints (`RTT`, `Downlink`, `ECT`); bfast-proxy's adaptive policy can "
+            "use them, since the TCP_INFO it reads describes the relay's loopback hop.\n",
+            "Columns: the fixed fronts are asked with one `Accept` and offered nothing, except "
+            "gzip for the nginx gzip fronts. *B-FAST auto policy* is bfast-proxy's `auto` front "
+            "asked with `Accept: application/x-bfast`; *auto, JSON or B-FAST* is the same front "
+            "asked with `Accept: application/x-bfast, application/json;q=0.9`, so it may answer "
+            "with either representation (representation negotiation). Each client offers those two "
+            "columns only the codings it can inflate (wished for: `gzip, br, zstd` and "
+            "`gzip, zstd`)"
+            + "".join(f"; {c} can inflate `{d}`" for c, d in decodes.items() if d)
+            + (". **node's zlib has no zstd** (`zlib.createZstdDecompress` is absent in node "
+               f"{m.get('node', '')}), so the node client never offers zstd"
+               if decodes.get("ts") and "zstd" not in decodes["ts"] else "")
+            + "".join(f". {c} offered {offer_text(c)}" for c in self.net_clients() if offer_text(c))
+            + ".\n",
             f"Each cell: one warm-up exchange (checked against the payload, not timed), then up to "
-            f"{m['reps']} timed exchanges within {m.get('net_cell_seconds', '?')} s; median "
-            "(min–max) in ms. Speed-up is JSON's median over the format's.\n",
+            f"{m['reps']} timed exchanges, no more once {m.get('net_cell_seconds', '?')} s are spent "
+            "(at least one); median (min–max) in ms. Speed-up is JSON's median over the format's. "
+            "The *chose* columns show what came back in the warm-up, from `BFast-Status` and "
+            "`Content-Encoding` (representation + coding, the proxy's reason).\n",
         ]
+        ts_cells, _ = self.net_cells("ts")
+        profiles = [p for p in self.profiles if any(r["profile"] == p["name"] for r in self.net)]
         rows = []
         for p in profiles:
-            g = self.goodput(cells, p["name"])
+            g = self.goodput(ts_cells, p["name"])
             rows.append([p["name"], fmt_num(p["down"]), fmt_num(p["up"]), fmt_num(p["rtt"]), p["ect"],
                          fmt_num(g) if g else "—", p["source"]])
         parts.append(table(["profile", "down Mbit/s", "up Mbit/s", "RTT ms", "ECT hint",
                             "measured JSON goodput Mbit/s", "figures from"], rows) + "\n")
+        for client in self.net_clients():
+            parts += self.client_tables(client)
+        parts.append(goals.net_goal_tables(self))
+        parts.append(self.speeds_section())
+        return "\n".join(parts)
+
+    @staticmethod
+    def format_label(fmt):
+        return FORMAT_LABELS.get(fmt, fmt)
+
+    def net_layout(self, client):
+        """The payloads and formats one client ran, in run order."""
+        payloads, formats = [], []
+        for rec in self.net:
+            if rec["client"] != client:
+                continue
+            if rec["payload"] not in payloads:
+                payloads.append(rec["payload"])
+            if rec["format"] not in formats:
+                formats.append(rec["format"])
+        return payloads, formats
+
+    def client_tables(self, client):
+        cells, choice = self.net_cells(client)
+        payloads, formats = self.net_layout(client)
+        profiles = [p for p in self.profiles if any(k[0] == p["name"] for k in cells)]
+        chose = [f for f in ("bfast-auto", "auto-any") if f in formats]
+        parts = [f"### Client: {CLIENT_LABELS.get(client, client)}\n"]
         for p in profiles:
             rows = []
             for payload in payloads:
@@ -475,16 +547,52 @@ class Report:
                         continue
                     speedup = f" **{base / median(vals):.2f}×**" if base and fmt != "json" else ""
                     row.append(fmt_spread(vals, 4) + speedup)
-                auto = choice.get((p["name"], payload, "bfast-auto"))
-                row.append(auto or "—")
+                row += [choice.get((p["name"], payload, f)) or "—" for f in chose]
                 rows.append(row)
-            parts.append(f"### {p['name']}: {fmt_num(p['down'])} Mbit/s down, {fmt_num(p['up'])} Mbit/s up, RTT {fmt_num(p['rtt'])} ms\n")
-            parts.append(table(["payload"] + [FORMAT_LABELS.get(f, f) for f in formats] + ["auto chose"], rows) + "\n")
-        parts.append(self.decode_table(cells, payloads, formats))
-        parts.append(self.chart_network(cells, profiles, payloads, formats))
-        return "\n".join(parts)
+            parts.append(f"#### {client}, {p['name']}: {fmt_num(p['down'])} Mbit/s down, "
+                         f"{fmt_num(p['up'])} Mbit/s up, RTT {fmt_num(p['rtt'])} ms\n")
+            parts.append(table(["payload"] + [FORMAT_LABELS.get(f, f) for f in formats]
+                               + [f"{FORMAT_LABELS[f]}: chose" for f in chose], rows) + "\n")
+        parts.append(self.decode_table(cells, payloads, formats, f"{client}: decoding alone"))
+        if client == "ts":
+            parts.append(self.chart_network(cells, profiles, payloads, formats))
+        return parts
 
-    def decode_table(self, cells, payloads, formats):
+    def speeds_section(self):
+        """The clients' decoders alone, warm (net/decode_speed.js and .py)."""
+        rows_by = defaultdict(dict)
+        notes = []
+        for r in self.speeds:
+            if "speed" in r:
+                rows_by[(r["client"], r["payload"])][r["speed"]] = r.get("mbps")
+            elif "note" in r:
+                notes.append(f"{r['client']}: {r['note']}")
+        if not rows_by:
+            return "### Decoder speeds\n\nNot measured in this run.\n"
+        rows = []
+        for (client, payload), by in rows_by.items():
+            rows.append([client, payload_label(payload, self.sizes.get(payload))]
+                        + [fmt_num(by[k], 3) if by.get(k) else ("—" if k not in by else "n/a")
+                           for k, _ in SPEED_COLUMNS])
+        m = self.meta
+        return "\n".join([
+            "### Decoder speeds\n",
+            "The clients' decoders alone, warm (after warm-up calls; the median of 5 to 200 timed "
+            f"calls within {m.get('speed_budget_ms', '?')} ms each), in MB/s (1e6 bytes/s): what a "
+            "client would send as `BFast-Decoder: <profile>; bfast=…; json=…; lz4=…; gzip=…; "
+            "zstd=…`. *B-FAST raw*: message bytes of the `bfast-none` front's body per second of "
+            "`BFastDecoder.decode` (ts) or `decode_packed` (python). *LZ4 inflate*: uncompressed "
+            "B-FAST bytes per second of the extra time the `bfast-lz4` front's body takes over the "
+            "raw one (pairs of calls, median of the differences; n/a when the difference is not "
+            "positive). *JSON parse*: JSON text bytes per second of `JSON.parse` / `json.loads`. "
+            "*gzip inflate*, *zstd inflate*: JSON bytes per second out of `zlib.gunzipSync` / "
+            "`zlib` (gzip level 6) and `zstandard` (level 3). On a shared machine single runs "
+            "vary by tens of percent.\n",
+            table(["client", "payload"] + [label for _, label in SPEED_COLUMNS], rows),
+            *([""] + [f"- {n}" for n in notes] if notes else []),
+            ""])
+
+    def decode_table(self, cells, payloads, formats, title="Decoding alone"):
         """The client's decode step alone, pooled over profiles: it does not depend on the link."""
         rows = []
         for payload in payloads:
@@ -495,7 +603,7 @@ class Report:
                 row.append(fmt_spread(vals, 3))
             rows.append(row)
         return "\n".join([
-            "### Decoding alone\n",
+            f"#### {title}\n",
             "Milliseconds from the last byte to the decoded value (for gzip: after the streamed "
             "inflate has finished), over all profiles' timed exchanges:\n",
             table(["payload"] + [FORMAT_LABELS.get(f, f) for f in formats], rows), ""])
@@ -615,7 +723,10 @@ class Report:
         intro = {"quick": "A quick smoke run: short cells, single repetitions; not for quoting.",
                  "small": "A small-response run (`--small`): the 1 KB and 10 KB payloads at 1 and "
                           "then 2 workers/threads per server, the memory measurements and the "
-                          "low-load latency of users-8m; no network profiles."}.get(m["mode"], "A full run.")
+                          "low-load latency of users-8m; no network profiles.",
+                 "net": "A network-only run (`--net-only`): the network profiles with both "
+                        "clients, the checks of the fronts they use and the decoder speeds; no "
+                        "wrk, memory or latency cells."}.get(m["mode"], "A full run.")
         headline = self.headline()
         body = [
             f"# bfast-proxy measurement report: {m['date']}",
@@ -668,8 +779,8 @@ class Report:
             "## Performance\n\n"
             "bfast-proxy against the tools it would replace, measured side by side on one machine "
             "by `loadtest/run` (nginx `proxy_pass`, with and without gzip, and HAProxy, on the "
-            "same nginx origin; wrk for throughput; a node client decoding with the deployed TypeScript "
-            "decoder over `tc`-shaped links for time to decoded value).\n\n"
+            "same nginx origin; wrk for throughput; node and Python clients decoding with the deployed "
+            "TypeScript and Python decoders over `tc`-shaped links for time to decoded value).\n\n"
             f"{self.headline()}\n"
             f"{goals.goal_section(self, '###')}\n"
             f"Against the other targets:\n\n{targets}\n\n"
@@ -683,6 +794,11 @@ def sent_as(bfast_status, encoding):
         mode = next((t.split("=", 1)[1] for t in parts if t.startswith("compress=")), "?")
         reason = next((t.split("=", 1)[1] for t in parts if t.startswith("reason=")), "")
         return (f"B-FAST {mode}" + (f" + {encoding}" if encoding else "")
+                + (f" ({reason})" if reason else ""))
+    if parts[0] == "json":
+        coding = next((t.split("=", 1)[1] for t in parts if t.startswith("coding=")), encoding or "identity")
+        reason = next((t.split("=", 1)[1] for t in parts if t.startswith("reason=")), "")
+        return ("JSON" + (f" + {coding}" if coding and coding != "identity" else "")
                 + (f" ({reason})" if reason else ""))
     if parts[0] == "passthrough":
         reason = next((t.split("=", 1)[1] for t in parts if t.startswith("reason=")), "?")

@@ -1,10 +1,11 @@
 // The decoding client of the network profiles: fetches one URL over a warm keep-alive
 // connection and times each exchange from the request being sent to the decoded value being
-// held: JSON.parse for JSON (after streaming gunzip/brotli when the body is encoded), the
+// held: JSON.parse for JSON (after streaming gunzip/brotli/zstd when the body is encoded), the
 // deployed TypeScript decoder's BFastDecoder.decode for application/x-bfast.
 //
 //   node client.js --url URL --decoder PATH/index.js --ref JSON_FILE [--accept TYPE]
 //        [--accept-encoding LIST] [--hint NAME=VALUE]... [--reps N] [--max-seconds S]
+//   node client.js --can-decode    -> prints the Content-Codings this node can inflate
 //
 // Prints one JSON line per exchange: the first (rep 0) warms the connection and is checked
 // against JSON.parse of --ref; the others are the timed repetitions.
@@ -23,7 +24,7 @@ function parse_args(argv) {
       case '--ref': args.ref = next(); break;
       case '--accept': args.accept = next(); break;
       case '--accept-encoding': args.accept_encoding = next(); break;
-      case '--hint': { const [k, v] = next().split('='); args.hints[k] = v; break; }
+      case '--hint': { const h = next(); const at = h.indexOf('='); args.hints[h.slice(0, at)] = h.slice(at + 1); break; }
       case '--reps': args.reps = Number(next()); break;
       case '--max-seconds': args.max_seconds = Number(next()); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
@@ -38,6 +39,8 @@ const ms_since = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 function decoder_for(encoding) {
   if (encoding === 'gzip') return zlib.createGunzip();
   if (encoding === 'br') return zlib.createBrotliDecompress();
+  // node 20 has none; newer nodes do, and then the kit offers zstd too.
+  if (encoding === 'zstd' && typeof zlib.createZstdDecompress === 'function') return zlib.createZstdDecompress();
   return null;
 }
 
@@ -102,6 +105,10 @@ function exchange(args, agent, BFastDecoder, timeout_ms) {
 }
 
 async function main() {
+  if (process.argv[2] === '--can-decode') {
+    console.log(['gzip', 'br', 'zstd'].filter((e) => decoder_for(e)).join(', '));
+    return;
+  }
   const args = parse_args(process.argv.slice(2));
   const { BFastDecoder } = require(args.decoder);
   const expected = JSON.stringify(JSON.parse(fs.readFileSync(args.ref, 'utf8')));

@@ -173,7 +173,7 @@ const grid_row grid[] = {
     {"tiny", tiny, mobile_3g, "3g", {"json+none", "json+none", "json+none"}},
     {"tiny", tiny, save_data, "save_data", {"bfast+none", "bfast+none", "bfast+none"}},
     {"medium", medium, loopback, "loopback", {"json+none", "json+none", "json+none"}},
-    {"medium", medium, gigabit, "gigabit", {"json+zstd", "bfast+zstd", "bfast+zstd"}},
+    {"medium", medium, gigabit, "gigabit", {"json+zstd", "json+zstd", "bfast+zstd"}},
     {"medium", medium, wifi, "wifi", {"json+zstd", "json+zstd", "bfast+zstd"}},
     {"medium", medium, mobile_4g, "4g", {"json+zstd", "json+zstd", "json+zstd"}},
     {"medium", medium, mobile_3g, "3g", {"bfast+gzip", "bfast+gzip", "bfast+gzip"}},

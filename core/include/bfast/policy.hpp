@@ -59,10 +59,10 @@ struct server_speeds {
 // its own (config: client_decoder, client_*_bytes_per_s), and a client may name its decoder in a
 // request header (filter/client_decoder.hpp).
 struct client_speeds {
-  double decode_bytes_per_s = 65e6;    // B-FAST message bytes per second
-  double json_bytes_per_s = 200e6;     // JSON text bytes per second (JSON.parse, json.loads)
-  double lz4_bytes_per_s = 350e6;      // uncompressed bytes per second out of lz4js
-  double gzip_bytes_per_s = 400e6;     // uncompressed bytes per second, native inflate
+  double decode_bytes_per_s = 80e6;    // B-FAST message bytes per second
+  double json_bytes_per_s = 250e6;     // JSON text bytes per second (JSON.parse, json.loads)
+  double lz4_bytes_per_s = 300e6;      // uncompressed bytes per second out of lz4js
+  double gzip_bytes_per_s = 420e6;     // uncompressed bytes per second, native inflate
   // node 20 has no zstd; browsers inflate it natively, about twice as fast as gzip.
   double zstd_bytes_per_s = 800e6;
 };
