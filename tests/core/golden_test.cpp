@@ -63,7 +63,7 @@ INSTANTIATE_TEST_SUITE_P(shared, golden, ::testing::ValuesIn(golden_files()),
                          [](const auto& info) { return test_name(info.param.stem().string()); });
 
 TEST(golden_set, is_complete) {
-  // The issue names 129 conformance goldens and 8 real-world ones; fewer means a missing checkout.
+  // ../shared holds 129 conformance goldens and 8 real-world ones; fewer means a missing checkout.
   EXPECT_GE(files_in(shared_dir() / "conformance", ".bfast").size(), 129u);
   EXPECT_GE(files_in(shared_dir() / "corpus" / "realworld", ".bfast").size(), 8u);
 }

@@ -1,5 +1,5 @@
 """Hardening: a misbehaving upstream and hostile clients, byte for byte on raw sockets. Each class
-names the item of the hardening issue it covers."""
+names the rule it covers."""
 import json
 import resource
 import os
