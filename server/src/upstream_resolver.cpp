@@ -107,12 +107,12 @@ void upstream_resolver::on_resolved(std::uint64_t round, const boost::system::er
 void upstream_resolver::resolve_once(const config::endpoint& upstream, resolved_fn done) {
   once_resolver_.async_resolve(
       upstream.host, std::to_string(upstream.port),
-      [done = std::move(done)](const boost::system::error_code& ec,
+      [done = std::move(done)](boost::system::error_code ec,
                                tcp::resolver::results_type results) {
         std::vector<tcp::endpoint> found;
         if (!ec) found = endpoints_of(results);
-        done(!ec && found.empty() ? boost::system::error_code(asio::error::host_not_found) : ec,
-             std::move(found));
+        if (!ec && found.empty()) ec = asio::error::host_not_found;
+        done(ec, std::move(found));
       });
 }
 
