@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
   bfast::config::proxy_config& cfg = loaded.config;
   // A closed stdout must fail the access log's write, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Until the server's handler takes SIGHUP over, a reload request must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   const rlim_t open_files = raise_open_files_limit();
   std::fprintf(stderr, "bfast-proxy: open files limit %llu\n",
                static_cast<unsigned long long>(open_files));
