@@ -122,7 +122,7 @@ class upstream_client_test : public ::testing::Test {
 
   void start_upstream(std::vector<std::string> responses) {
     upstream_ = std::make_unique<scripted_upstream>(w_.ioc, std::move(responses));
-    state_.reset(new shared_state{stats_, transforms_, log_});
+    state_.reset(new shared_state{stats_, transforms_, log_, {}, {}});
     use_addresses({upstream_->endpoint()});
   }
 

@@ -17,7 +17,7 @@ TEST(worker, outlives_the_sessions_it_destroys) {
   metrics stats;
   transform_service transforms(1, 16ull << 20, 0, stats);
   access_log log(false, 4096, stats.access_log_dropped);
-  shared_state state{stats, transforms, log};
+  shared_state state{stats, transforms, log, {}, {}};
   // The client's side lives in an io_context of its own, which outlives the worker's.
   asio::io_context side(1);
   tcp::acceptor acceptor(side, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
