@@ -95,6 +95,9 @@ const std::vector<setting>& settings() {
          c.upstream_endpoint = *e;
          return std::nullopt;
        }},
+      uint_setting("upstream_resolve_interval_ms", &proxy_config::upstream_resolve_interval_ms, 0,
+                   ms_max,
+                   "how often the upstream's name is resolved again, 0 = once at start"),
       uint_setting("threads", &proxy_config::threads, 0, 256, "I/O threads, 0 = one per core"),
       uint_setting("transform_threads", &proxy_config::transform_threads, 0, 256,
                    "transcoding threads, 0 = one per core"),

@@ -110,7 +110,7 @@ task<bool> proxy_session::write_client(std::string_view data, bool last,
   if (head) append_head(head_, *head);
   const body_piece piece(head_, data, chunked, last);
   if (piece.empty()) co_return true;
-  stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
+  stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
   auto [ec, n] = co_await asio::async_write(stream_, piece.buffers(), use_tuple);
   if (ec) {
     up_.abandon();

@@ -62,11 +62,11 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
     : s_(state),
-      cfg_(state.cfg),
+      cfg_(w.cfg),
       w_(w),
       stream_(std::move(socket)),
-      buffer_(cfg_.max_header_bytes + chunk_line_room),
-      up_(state, w) {
+      buffer_(cfg_->max_header_bytes + chunk_line_room),
+      up_(state, w, cfg_) {
   // open_connections was counted by the acceptor, which enforces max_connections.
   w_.sessions.insert(this);
   beast::error_code ec;
@@ -77,7 +77,7 @@ proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
       addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     client_address_ = addr.to_string();
   }
-  peer_trusted_ = config::any_contains(cfg_.trusted_ranges, client_address_);
+  peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
   stream_.socket().set_option(tcp::no_delay(true), ec);
 }
 
@@ -101,8 +101,8 @@ task<void> proxy_session::run() {
       head_.shrink_to_fit();
       up_.shrink();
       idle_ = true;
-      stream_.expires_after(milliseconds(first ? cfg_.client_header_timeout_ms
-                                               : cfg_.keepalive_idle_timeout_ms));
+      stream_.expires_after(milliseconds(first ? cfg_->client_header_timeout_ms
+                                               : cfg_->keepalive_idle_timeout_ms));
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
       idle_ = false;
       if (ec) break;
@@ -117,6 +117,11 @@ task<void> proxy_session::run() {
 task<bool> proxy_session::handle_request() {
   const auto started = clock_type::now();
   ex_ = exchange_record{};
+  if (cfg_ != w_.cfg) {
+    // Reloaded since the last exchange: this one and the next take the new configuration.
+    cfg_ = w_.cfg;
+    peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
+  }
   filter::exchange_filter ex_filter(s_.stats);
   relay_lease relay(w_.relay);
   const bool keep = co_await exchange(ex_filter, relay);
@@ -126,9 +131,9 @@ task<bool> proxy_session::handle_request() {
 
 task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lease& relay) {
   req_header_.emplace();
-  req_header_->header_limit(cfg_.max_header_bytes);
-  req_header_->body_limit(cfg_.max_request_body_bytes);
-  stream_.expires_after(milliseconds(cfg_.client_header_timeout_ms));
+  req_header_->header_limit(cfg_->max_header_bytes);
+  req_header_->body_limit(cfg_->max_request_body_bytes);
+  stream_.expires_after(milliseconds(cfg_->client_header_timeout_ms));
   auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *req_header_, use_tuple);
   if (ec) {
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
@@ -172,10 +177,10 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   const auto content_length = req_header_->content_length();
   const bool chunked_body = req_header_->chunked();
   const bool has_body = chunked_body || (content_length && *content_length > 0);
-  if (content_length && *content_length > cfg_.max_request_body_bytes)
+  if (content_length && *content_length > cfg_->max_request_body_bytes)
     co_return co_await reject(http::status::payload_too_large, reject_kind::body_too_large);
 
-  const config::route_rule& route = cfg_.route_for(dest.absolute_form ? std::string_view(dest.origin_target)
+  const config::route_rule& route = cfg_->route_for(dest.absolute_form ? std::string_view(dest.origin_target)
                                                                       : std::string_view(req.target()));
   const bool has_ae = req.count(http::field::accept_encoding) > 0;
   const std::string accept_encoding =
@@ -284,7 +289,7 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
 }
 
 filter::client_network proxy_session::client_network_of(const http::fields& req) {
-  const filter::ingress_rule ingress{peer_trusted_, cfg_.client_rtt_header};
+  const filter::ingress_rule ingress{peer_trusted_, cfg_->client_rtt_header};
   std::optional<filter::socket_measure> socket;
   if (!peer_trusted_) {
     socket.emplace();
@@ -301,16 +306,16 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
                                                        relay_lease& relay) {
   if (expect_continue) {
     static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
+    stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
     auto [ec, n] = co_await asio::async_write(
         stream_, asio::buffer(continue_line.data(), continue_line.size()), use_tuple);
     if (ec) co_return request_outcome::client_gone;
   }
   req_body_.emplace(std::move(*req_header_));
-  req_body_->body_limit(cfg_.max_request_body_bytes);
+  req_body_->body_limit(cfg_->max_request_body_bytes);
   char* const data = relay.data();
   // Only bytes from the client restart the idle deadline; what the upstream sends does not.
-  steady_timer idle(stream_.get_executor(), milliseconds(cfg_.client_body_idle_timeout_ms));
+  steady_timer idle(stream_.get_executor(), milliseconds(cfg_->client_body_idle_timeout_ms));
   while (!req_body_->is_done()) {
     if (buffer_.size() == 0) {
       // Waiting for the client, the upstream is watched too: it may answer (413, 401, ...)
@@ -327,7 +332,7 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
     }
     req_body_->get().body().data = data;
     req_body_->get().body().size = relay.size();
-    stream_.expires_after(milliseconds(cfg_.client_body_idle_timeout_ms));
+    stream_.expires_after(milliseconds(cfg_->client_body_idle_timeout_ms));
     auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *req_body_, use_tuple);
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) co_return request_outcome::body_too_large;
@@ -336,7 +341,7 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
       co_return is_connection_error(ec) ? request_outcome::client_gone : request_outcome::bad_body;
     }
     const std::size_t got = relay.size() - req_body_->get().body().size;
-    idle.expires_after(milliseconds(cfg_.client_body_idle_timeout_ms));
+    idle.expires_after(milliseconds(cfg_->client_body_idle_timeout_ms));
     const body_piece piece({}, {data, got}, chunked, req_body_->is_done());
     if (piece.empty()) continue;
     if (!co_await up_.send_body(piece)) co_return request_outcome::upstream_failed;
@@ -353,7 +358,7 @@ task<bool> proxy_session::send_simple(http::status status, std::string_view text
   res.keep_alive(keep);
   ex_.status = res.result_int();
   ex_.bytes_out += res.body().size();
-  stream_.expires_after(milliseconds(cfg_.client_write_timeout_ms));
+  stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
   auto [ec, n] = co_await http::async_write(stream_, res, use_tuple);
   co_return keep && !ec;
 }

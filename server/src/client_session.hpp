@@ -137,7 +137,7 @@ class proxy_session {
   bool client_keep_alive() const { return ex_.client_keep_alive && !s_.draining.load(); }
 
   shared_state& s_;
-  const config::proxy_config& cfg_;
+  config_snapshot cfg_;  // renewed between exchanges: one exchange, one configuration
   worker& w_;
   tcp_stream stream_;
   read_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section

@@ -16,6 +16,7 @@
 #include "demo_api.hpp"
 #include "proxy_server.hpp"
 #include "simple_http.hpp"
+#include "upstream_resolver.hpp"
 
 namespace {
 
@@ -61,12 +62,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (loaded.check_only) {
+    // The demo's upstream is its own listener, made at start.
+    if (!loaded.config.demo) {
+      boost::system::error_code ec;
+      const auto found = bfast::server::resolve_now(loaded.config.upstream_endpoint, ec);
+      if (ec) {
+        std::fprintf(stderr, "bfast-proxy: config error: %s\n",
+                     bfast::server::resolve_error(loaded.config.upstream_endpoint, ec).c_str());
+        return 2;
+      }
+      std::printf("upstream %s resolves to %s\n", loaded.config.upstream_endpoint.host.c_str(),
+                  bfast::server::addresses_text(found).c_str());
+    }
     std::puts("config ok");
     return 0;
   }
   bfast::config::proxy_config& cfg = loaded.config;
   // A closed stdout must fail the access log's write, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Until the server's handler takes SIGHUP over, a reload request must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   const rlim_t open_files = raise_open_files_limit();
   std::fprintf(stderr, "bfast-proxy: open files limit %llu\n",
                static_cast<unsigned long long>(open_files));
@@ -92,7 +107,18 @@ int main(int argc, char** argv) {
       demo_thread = std::thread([&] { demo_ioc.run(); });
     }
 
-    bfast::server::proxy_server server(cfg);
+    // A reload reads the same sources again; the demo's upstream stays its own listener.
+    const bool demo = cfg.demo;
+    const std::string demo_upstream = cfg.upstream;
+    const auto demo_endpoint = cfg.upstream_endpoint;
+    bfast::server::proxy_server server(cfg, [args, demo, demo_upstream, demo_endpoint] {
+      bfast::config::load_result r = bfast::config::load(args);
+      if (demo && r.errors.empty()) {
+        r.config.upstream = demo_upstream;
+        r.config.upstream_endpoint = demo_endpoint;
+      }
+      return r;
+    });
     server.start();
     // The start-up's speed measurements freed their buffers below the trim threshold.
     malloc_trim(0);

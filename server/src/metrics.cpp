@@ -162,6 +162,24 @@ std::string metrics::render(bool draining) const {
   plain("bfast_upstream_pool_expired_total",
         "Idle pooled upstream connections closed by the idle timeout or the idle limit.",
         static_cast<std::int64_t>(upstream_pool.expired.load()));
+  plain("bfast_upstream_pool_retired_total",
+        "Upstream connections closed because their address is no longer the upstream's.",
+        static_cast<std::int64_t>(upstream_pool.retired.load()));
+  counter_header(out, "bfast_config_reloads_total",
+                 "Reloads (SIGHUP) by result: ok, or invalid (the running configuration kept).");
+  sample(out, "bfast_config_reloads_total", label("result", "ok"),
+         static_cast<std::int64_t>(config_reloads_ok.load()));
+  sample(out, "bfast_config_reloads_total", label("result", "invalid"),
+         static_cast<std::int64_t>(config_reloads_invalid.load()));
+  plain("bfast_config_last_reload_success", "1 if the last reload was applied (or none was tried).",
+        config_last_reload_success.load(), "gauge");
+  plain("bfast_config_generation", "The running configuration: 1 at start, +1 per applied reload.",
+        config_generation.load(), "gauge");
+  plain("bfast_upstream_resolve_failures_total",
+        "Failed resolutions of the upstream's name; the last good addresses stay in use.",
+        static_cast<std::int64_t>(upstream_resolve_failures.load()));
+  plain("bfast_upstream_addresses", "Addresses the upstream's name resolves to now.",
+        upstream_addresses.load(), "gauge");
   plain("bfast_connections_accepted_total", "Client connections accepted.",
         static_cast<std::int64_t>(connections_accepted.load()));
   plain("bfast_connections_refused_total", "Client connections closed at once: max_connections.",

@@ -60,6 +60,7 @@ enum class upstream_error_kind : std::uint8_t {
 struct pool_counters {
   std::atomic<std::uint64_t> closed_by_peer{0};  // EOF or a stray byte while idle
   std::atomic<std::uint64_t> expired{0};         // idle past the timeout, or past max_idle
+  std::atomic<std::uint64_t> retired{0};         // its address is no longer the upstream's
 };
 
 struct metrics final : filter::decision_sink {
@@ -85,6 +86,12 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::uint64_t> bytes_to_client{0};     // response body bytes written
   std::atomic<std::uint64_t> transform_json_bytes{0};
   std::atomic<std::uint64_t> transform_out_bytes{0};
+  std::atomic<std::uint64_t> config_reloads_ok{0};
+  std::atomic<std::uint64_t> config_reloads_invalid{0};  // refused: the old one kept
+  std::atomic<std::int64_t> config_last_reload_success{1};
+  std::atomic<std::int64_t> config_generation{1};        // 1 at start, +1 per applied reload
+  std::atomic<std::uint64_t> upstream_resolve_failures{0};  // the last good addresses kept
+  std::atomic<std::int64_t> upstream_addresses{0};
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::int64_t> transforms_in_flight{0};
   std::atomic<std::int64_t> transform_memory_bytes{0};

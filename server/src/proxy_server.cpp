@@ -2,12 +2,14 @@
 
 #include <csignal>
 #include <cstdio>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 
+#include "reload_rules.hpp"
 #include "simple_http.hpp"
 
 namespace bfast::server {
@@ -48,22 +50,25 @@ simple_response admin_response(const simple_request& req, const metrics& stats, 
 
 }  // namespace
 
-proxy_server::proxy_server(const config::proxy_config& cfg)
-    : cfg_(cfg),
-      log_(cfg.access_log, cfg.access_log_buffer_bytes, stats_.access_log_dropped),
-      transforms_(cfg.transform_threads, cfg.transform_memory_budget_bytes,
-                  cfg.transform_inline_max_bytes, stats_),
-      state_{cfg, stats_, transforms_, log_, {}, {}, {}},
+proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
+    : cfg_(std::make_shared<const config::proxy_config>(std::move(cfg))),
+      reload_from_(std::move(reload_from)),
+      log_(cfg_->access_log, cfg_->access_log_buffer_bytes, stats_.access_log_dropped),
+      transforms_(cfg_->transform_threads, cfg_->transform_memory_budget_bytes,
+                  cfg_->transform_inline_max_bytes, stats_),
+      state_{stats_, transforms_, log_, {}, {}},
       control_(1),
       data_acceptor_(control_),
       admin_acceptor_(control_),
       signals_(control_, SIGTERM, SIGINT),
+      hangups_(control_, SIGHUP),
+      resolver_(control_, stats_,
+                [this](const upstream_addresses& addresses) { use_upstream(addresses); }),
       drain_timer_(control_) {
-  const unsigned n = io_threads(cfg);
+  const unsigned n = io_threads(*cfg_);
+  const auto none = std::make_shared<const std::vector<tcp::endpoint>>();
   for (unsigned i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<worker>(cfg.upstream_pool_max_idle,
-                                                milliseconds(cfg.upstream_pool_idle_timeout_ms),
-                                                stats_.upstream_pool));
+    workers_.push_back(std::make_unique<worker>(cfg_, none, stats_.upstream_pool));
     guards_.push_back(asio::make_work_guard(workers_.back()->ioc));
   }
 }
@@ -79,23 +84,26 @@ proxy_server::~proxy_server() {
 }
 
 void proxy_server::start() {
-  tcp::resolver resolver(control_);
   boost::system::error_code ec;
-  const auto& up = cfg_.upstream_endpoint;
-  const auto results = resolver.resolve(up.host, std::to_string(up.port), ec);
-  if (ec) throw std::system_error(ec, "cannot resolve upstream " + up.to_string());
-  for (const auto& r : results) state_.upstream.push_back(r.endpoint());
+  auto found = resolve_now(cfg_->upstream_endpoint, ec);
+  if (ec) throw std::runtime_error(resolve_error(cfg_->upstream_endpoint, ec));
+  const auto addresses = std::make_shared<const std::vector<tcp::endpoint>>(std::move(found));
+  // The I/O threads have not started: their worlds are still this thread's.
+  for (auto& w : workers_) w->use(addresses);
+  resolver_.watch(cfg_->upstream_endpoint, milliseconds(cfg_->upstream_resolve_interval_ms),
+                  addresses);
 
-  open_acceptor(data_acceptor_, cfg_.listen.host, cfg_.listen.port);
-  open_acceptor(admin_acceptor_, cfg_.admin_listen.host, cfg_.admin_listen.port);
+  open_acceptor(data_acceptor_, cfg_->listen.host, cfg_->listen.port);
+  open_acceptor(admin_acceptor_, cfg_->admin_listen.host, cfg_->admin_listen.port);
   serve_simple(
       admin_acceptor_,
       [this](const simple_request& req) {
         return admin_response(req, stats_, state_.draining.load());
       },
-      {cfg_.admin_max_connections, &stats_.admin_connections_refused, &stats_.accept_errors});
+      {cfg_->admin_max_connections, &stats_.admin_connections_refused, &stats_.accept_errors});
   asio::co_spawn(control_, accept_loop(), asio::detached);
   signals_.async_wait([this](const auto& e, int signo) { on_signal(e, signo); });
+  hangups_.async_wait([this](const auto& e, int) { on_hangup(e); });
 }
 
 task<void> proxy_server::accept_loop() {
@@ -111,7 +119,7 @@ task<void> proxy_server::accept_loop() {
       continue;
     }
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-    if (stats_.open_connections.load() >= static_cast<std::int64_t>(cfg_.max_connections)) {
+    if (stats_.open_connections.load() >= static_cast<std::int64_t>(cfg_->max_connections)) {
       stats_.connections_refused.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ig;
       socket.close(ig);
@@ -133,9 +141,9 @@ void proxy_server::on_signal(const boost::system::error_code& ec, int signo) {
   // 1. Not ready any more, while still serving, so endpoint removal can propagate.
   state_.draining.store(true);
   std::fprintf(stderr, "bfast-proxy: signal %d, draining: /readyz is 503 for %u ms\n", signo,
-               cfg_.drain_delay_ms);
+               cfg_->drain_delay_ms);
   signals_.async_wait([this](const auto& e, int s) { on_signal(e, s); });
-  drain_timer_.expires_after(milliseconds(cfg_.drain_delay_ms));
+  drain_timer_.expires_after(milliseconds(cfg_->drain_delay_ms));
   drain_timer_.async_wait([this](const boost::system::error_code& e) {
     if (!e) stop_accepting();
   });
@@ -147,7 +155,7 @@ void proxy_server::stop_accepting() {
   boost::system::error_code ig;
   data_acceptor_.close(ig);
   for (auto& w : workers_) asio::post(w->ioc, [wp = w.get()] { close_idle_sessions(*wp); });
-  shutdown_deadline_ = std::chrono::steady_clock::now() + milliseconds(cfg_.shutdown_timeout_ms);
+  shutdown_deadline_ = std::chrono::steady_clock::now() + milliseconds(cfg_->shutdown_timeout_ms);
   wait_for_idle();
 }
 
@@ -163,7 +171,7 @@ void proxy_server::wait_for_idle() {
     std::fprintf(stderr,
                  "bfast-proxy: shutdown timeout after %u ms, closing %lld connection(s) "
                  "(%lld transform(s) in flight)\n",
-                 cfg_.shutdown_timeout_ms, static_cast<long long>(open),
+                 cfg_->shutdown_timeout_ms, static_cast<long long>(open),
                  static_cast<long long>(stats_.transforms_in_flight.load()));
     finish(0);
     return;
@@ -181,10 +189,96 @@ void proxy_server::finish(int code) {
   data_acceptor_.close(ig);
   admin_acceptor_.close(ig);
   signals_.cancel(ig);
+  hangups_.cancel(ig);
+  resolver_.stop();
   drain_timer_.cancel();
   for (auto& g : guards_) g.reset();
   for (auto& w : workers_) w->ioc.stop();
   control_.stop();
+}
+
+void proxy_server::on_hangup(const boost::system::error_code& ec) {
+  if (ec) return;
+  hangups_.async_wait([this](const auto& e, int) { on_hangup(e); });
+  if (state_.draining.load()) {
+    std::fprintf(stderr, "bfast-proxy: SIGHUP while draining: no reload\n");
+    return;
+  }
+  if (reloading_) {
+    reload_again_ = true;
+    return;
+  }
+  reload();
+}
+
+void proxy_server::reload() {
+  reloading_ = true;
+  config::load_result next = reload_from_();
+  if (!next.errors.empty()) {
+    refuse_reload(next.errors);
+    return;
+  }
+  for (const std::string& m : keep_fixed_settings(*cfg_, next.config))
+    std::fprintf(stderr, "bfast-proxy: reload: %s\n", m.c_str());
+  auto snapshot = std::make_shared<const config::proxy_config>(std::move(next.config));
+  const config::endpoint& up = snapshot->upstream_endpoint;
+  if (up.host == cfg_->upstream_endpoint.host && up.port == cfg_->upstream_endpoint.port) {
+    apply_reload(std::move(snapshot), nullptr);
+    return;
+  }
+  // A new upstream must resolve before anything changes; meanwhile the old one serves.
+  resolver_.resolve_once(up, [this, snapshot](const boost::system::error_code& ec,
+                                              std::vector<tcp::endpoint> found) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec) {
+      refuse_reload({resolve_error(snapshot->upstream_endpoint, ec)});
+      return;
+    }
+    apply_reload(snapshot, std::make_shared<const std::vector<tcp::endpoint>>(std::move(found)));
+  });
+}
+
+void proxy_server::apply_reload(config_snapshot next, upstream_addresses addresses) {
+  const config_snapshot old = std::exchange(cfg_, next);
+  transforms_.set_limits(next->transform_memory_budget_bytes, next->transform_inline_max_bytes);
+  // Each worker swaps its pointer on its own thread: exchanges in flight keep the snapshot they
+  // hold, and the next exchange on any connection takes the new one.
+  for (auto& w : workers_) asio::post(w->ioc, [wp = w.get(), next] { wp->use(next); });
+  // TLS certificates, once the listener has them, are loaded here from `next` and swapped in
+  // for new handshakes the same way.
+  if (addresses) {
+    use_upstream(addresses);
+    resolver_.watch(next->upstream_endpoint, milliseconds(next->upstream_resolve_interval_ms),
+                    addresses);
+  } else if (next->upstream_resolve_interval_ms != old->upstream_resolve_interval_ms) {
+    resolver_.watch(next->upstream_endpoint, milliseconds(next->upstream_resolve_interval_ms),
+                    resolver_.current());
+  }
+  const auto generation = stats_.config_generation.fetch_add(1) + 1;
+  stats_.config_reloads_ok.fetch_add(1, std::memory_order_relaxed);
+  stats_.config_last_reload_success.store(1);
+  std::fprintf(stderr, "bfast-proxy: reload ok: generation %lld, upstream=%s, %zu route(s)\n",
+               static_cast<long long>(generation), next->upstream.c_str(), next->routes.size());
+  reload_done();
+}
+
+void proxy_server::refuse_reload(const std::vector<std::string>& errors) {
+  for (const std::string& e : errors)
+    std::fprintf(stderr, "bfast-proxy: reload: config error: %s\n", e.c_str());
+  stats_.config_reloads_invalid.fetch_add(1, std::memory_order_relaxed);
+  stats_.config_last_reload_success.store(0);
+  std::fprintf(stderr, "bfast-proxy: reload refused: generation %lld stays\n",
+               static_cast<long long>(stats_.config_generation.load()));
+  reload_done();
+}
+
+void proxy_server::reload_done() {
+  reloading_ = false;
+  if (std::exchange(reload_again_, false)) reload();
+}
+
+void proxy_server::use_upstream(const upstream_addresses& addresses) {
+  for (auto& w : workers_) asio::post(w->ioc, [wp = w.get(), addresses] { wp->use(addresses); });
 }
 
 int proxy_server::run() {

@@ -1,6 +1,7 @@
-// The process: I/O threads (one io_context each), the data and admin listeners, signals and the
-// drain on SIGTERM/SIGINT.
+// The process: I/O threads (one io_context each), the data and admin listeners, signals, the
+// drain on SIGTERM/SIGINT and the reload on SIGHUP.
 #pragma once
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -11,12 +12,16 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "server_state.hpp"
+#include "upstream_resolver.hpp"
 
 namespace bfast::server {
 
+// Reads the configuration again from where the process first read it (file, environment, flags).
+using config_source = std::function<config::load_result()>;
+
 class proxy_server {
  public:
-  explicit proxy_server(const config::proxy_config& cfg);
+  proxy_server(config::proxy_config cfg, config_source reload_from);
   ~proxy_server();
   proxy_server(const proxy_server&) = delete;
   proxy_server& operator=(const proxy_server&) = delete;
@@ -35,8 +40,17 @@ class proxy_server {
   void stop_accepting();
   void wait_for_idle();
   void finish(int code);
+  void on_hangup(const boost::system::error_code& ec);
+  void reload();
+  void apply_reload(config_snapshot next, upstream_addresses addresses);
+  void refuse_reload(const std::vector<std::string>& errors);
+  void reload_done();
+  void use_upstream(const upstream_addresses& addresses);
 
-  const config::proxy_config& cfg_;
+  // The running configuration; only the control thread reads or replaces it. Workers get their
+  // own copies of the pointer, posted to their threads.
+  config_snapshot cfg_;
+  config_source reload_from_;
   metrics stats_;
   access_log log_;
   transform_service transforms_;
@@ -47,11 +61,15 @@ class proxy_server {
   tcp::acceptor data_acceptor_;
   tcp::acceptor admin_acceptor_;
   asio::signal_set signals_;
+  asio::signal_set hangups_;
+  upstream_resolver resolver_;
   steady_timer drain_timer_;
   std::chrono::steady_clock::time_point shutdown_deadline_;
   std::vector<std::thread> threads_;
   std::size_t next_worker_ = 0;
   int signals_seen_ = 0;
+  bool reloading_ = false;     // a reload waits for its upstream's resolution
+  bool reload_again_ = false;  // a SIGHUP came meanwhile
   int exit_code_ = 0;
 };
 

@@ -1,6 +1,8 @@
-// What every session shares (configuration, metrics, the transform service, the drain flag),
-// and what each I/O thread owns alone (its io_context and its upstream connection pool).
+// What every session shares (metrics, the transform service, the drain flag), and what each I/O
+// thread owns alone (its io_context, its upstream connection pool, and its view of the
+// configuration and of the upstream's addresses).
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -21,12 +23,16 @@
 
 namespace bfast::server {
 
+// One generation of the configuration, never changed once built: a reload makes a new one, and
+// an exchange keeps the one it started with until it ends.
+using config_snapshot = std::shared_ptr<const config::proxy_config>;
+// The upstream's addresses from one resolution, sorted; replaced whole when they change.
+using upstream_addresses = std::shared_ptr<const std::vector<tcp::endpoint>>;
+
 struct shared_state {
-  const config::proxy_config& cfg;
   metrics& stats;
   transform_service& transforms;
   access_log& log;
-  std::vector<tcp::endpoint> upstream;  // resolved at start-up
   std::atomic<bool> draining{false};
   memory_trimmer trim;
 };
@@ -59,17 +65,47 @@ class relay_buffers {
 // then the io_context (its destructor ends the session coroutines, whose sessions leave
 // `sessions`), and only then the set and the pool themselves.
 struct worker {
-  worker(std::size_t max_idle, std::chrono::milliseconds idle_timeout, pool_counters& counters)
-      : pool(max_idle, idle_timeout, counters), relay(relay_buffers_cached), ioc(1) {}
+  worker(config_snapshot c, upstream_addresses addresses, pool_counters& counters)
+      : pool(c->upstream_pool_max_idle,
+             std::chrono::milliseconds(c->upstream_pool_idle_timeout_ms), counters),
+        relay(relay_buffers_cached),
+        cfg(std::move(c)),
+        ioc(1) {
+    use(std::move(addresses));
+  }
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
   ~worker() { pool.close_all(); }
+
+  // On this thread only (a reload posts here): the next exchanges take `c`.
+  void use(config_snapshot c) {
+    pool.set_limits(c->upstream_pool_max_idle,
+                    std::chrono::milliseconds(c->upstream_pool_idle_timeout_ms));
+    cfg = std::move(c);
+  }
+  // On this thread only (a resolution posts here): new connections go to `addresses`, and idle
+  // ones to an address no longer among them close.
+  void use(upstream_addresses addresses) {
+    pool.retain_only(*addresses);
+    upstream = std::move(addresses);
+  }
+  // The addresses for a new connection, starting at the next one in turn: round robin, and the
+  // others behind it if it refuses.
+  [[nodiscard]] std::vector<tcp::endpoint> next_upstream() {
+    std::vector<tcp::endpoint> order(upstream->begin(), upstream->end());
+    if (!order.empty())
+      std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(next_address++ % order.size()), order.end());
+    return order;
+  }
 
   static constexpr std::size_t relay_buffers_cached = 16;
   upstream_pool pool;
   relay_buffers relay;
   // Sessions of this thread, so a drain can close the ones waiting idle between requests.
   std::unordered_set<proxy_session*> sessions;
+  config_snapshot cfg;
+  upstream_addresses upstream;
+  std::size_t next_address = 0;
   asio::io_context ioc;  // last: destroyed first, while the members above still exist
 };
 

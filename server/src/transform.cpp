@@ -164,7 +164,7 @@ void transform_service::stop() {
 
 task<void> transform_service::run(const transform_request& req, transform_outcome& out) {
   std::exception_ptr failure;
-  if (req.json.size() <= inline_max_bytes_) {
+  if (req.json.size() <= inline_max_bytes_.load(std::memory_order_relaxed)) {
     try {
       transform_now(req, out);
     } catch (...) {

@@ -79,7 +79,13 @@ class transform_service {
   ~transform_service();
 
   [[nodiscard]] budget_lease lease() noexcept {
-    return budget_lease(&m_.transform_memory_bytes, static_cast<std::int64_t>(budget_));
+    return budget_lease(&m_.transform_memory_bytes,
+                        static_cast<std::int64_t>(budget_.load(std::memory_order_relaxed)));
+  }
+  // A reload's new limits, for the transforms that start after it.
+  void set_limits(std::uint64_t memory_budget, std::uint64_t inline_max_bytes) noexcept {
+    budget_.store(memory_budget, std::memory_order_relaxed);
+    inline_max_bytes_.store(inline_max_bytes, std::memory_order_relaxed);
   }
 
   // Bytes to lease, beyond the JSON's own buffer, before a transform of `json_bytes` bytes:
@@ -106,8 +112,8 @@ class transform_service {
   // The most threads one transcode may use: the policy's per-response cap, within the arena.
   [[nodiscard]] int max_transcode_threads() const noexcept;
 
-  std::uint64_t budget_;
-  std::uint64_t inline_max_bytes_;
+  std::atomic<std::uint64_t> budget_;
+  std::atomic<std::uint64_t> inline_max_bytes_;
   metrics& m_;
   compress_arena arena_;
   server_speeds speeds_;   // measured at start-up

@@ -38,8 +38,8 @@ std::uint32_t header_limit(const config::proxy_config& cfg) {
 
 }  // namespace
 
-upstream_client::upstream_client(shared_state& state, worker& w)
-    : s_(state), w_(w), buffer_(header_limit(state.cfg) + chunk_line_room) {}
+upstream_client::upstream_client(shared_state& state, worker& w, const config_snapshot& cfg)
+    : s_(state), w_(w), cfg_(cfg), buffer_(header_limit(*cfg) + chunk_line_room) {}
 
 bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
   s_.stats.count(kind);
@@ -51,12 +51,13 @@ bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
 task<bool> upstream_client::connect() {
   stream_ = std::make_unique<tcp_stream>(w_.ioc.get_executor());
   reused_ = false;
-  stream_->expires_after(milliseconds(s_.cfg.upstream_connect_timeout_ms));
-  auto [ec, ep] = co_await stream_->async_connect(s_.upstream, use_tuple);
+  stream_->expires_after(milliseconds(cfg_->upstream_connect_timeout_ms));
+  auto [ec, ep] = co_await stream_->async_connect(w_.next_upstream(), use_tuple);
   if (ec)
     co_return fail(is_timeout(ec) ? upstream_error_kind::connect_timeout
                                   : upstream_error_kind::connect_refused,
                    is_timeout(ec));
+  peer_ = ep;
   beast::error_code ig;
   stream_->socket().set_option(tcp::no_delay(true), ig);
   co_return true;
@@ -64,7 +65,7 @@ task<bool> upstream_client::connect() {
 
 task<bool> upstream_client::write_head() {
   // The header deadline runs from here to the final response header, 1xx responses included.
-  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+  stream_->expires_after(milliseconds(cfg_->upstream_header_timeout_ms));
   auto [ec, n] = co_await asio::async_write(*stream_, asio::buffer(head_), use_tuple);
   if (!ec) co_return true;
   if (reused_ && retryable_ && !is_timeout(ec)) {
@@ -90,7 +91,9 @@ task<bool> upstream_client::send_head(const http::request_header<>& req, bool re
   latency_ms_ = 0;
   head_.clear();
   append_head(head_, req);
-  stream_ = w_.pool.take();
+  pooled_connection pooled = w_.pool.take();
+  stream_ = std::move(pooled.stream);
+  peer_ = pooled.peer;
   reused_ = stream_ != nullptr;
   if (reused_) {
     s_.stats.upstream_reused.fetch_add(1, std::memory_order_relaxed);
@@ -109,7 +112,7 @@ task<bool> upstream_client::send_body(const body_piece& piece) {
   std::array<asio::const_buffer, 5> rest = piece.buffers();
   std::size_t left = asio::buffer_size(rest);
   // Only a write's progress restarts the idle deadline: a drip of interim responses does not.
-  steady_timer idle(socket.get_executor(), milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+  steady_timer idle(socket.get_executor(), milliseconds(cfg_->upstream_body_idle_timeout_ms));
   while (left > 0) {
     // Raced against the upstream's readability: an upstream that answers and stops reading
     // would otherwise hold this write until the idle deadline, and its answer with it.
@@ -130,7 +133,7 @@ task<bool> upstream_client::send_body(const body_piece& piece) {
         b += used;
         n -= used;
       }
-      idle.expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+      idle.expires_after(milliseconds(cfg_->upstream_body_idle_timeout_ms));
     } else if (won.index() == 1) {
       const bool interim = co_await read_interim();
       if (!interim) co_return false;
@@ -148,12 +151,12 @@ task<std::tuple<beast::error_code>> upstream_client::wait_readable() {
 task<bool> upstream_client::read_interim() {
   do {
     parser_.emplace();
-    parser_->header_limit(header_limit(s_.cfg));
+    parser_->header_limit(header_limit(*cfg_));
     parser_->body_limit(boost::none);
     if (head_request_) parser_->skip(true);
     // Bounds this one header; the callers' idle deadlines bound the exchange, and only progress
     // of the request body restarts those.
-    stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+    stream_->expires_after(milliseconds(cfg_->upstream_header_timeout_ms));
     auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
     if (ec)
       co_return fail(is_timeout(ec) ? upstream_error_kind::header_timeout
@@ -195,10 +198,10 @@ std::optional<upstream_error_kind> upstream_client::check_final_header() const {
 task<bool> upstream_client::read_header(bool head_request) {
   const auto sent_at = clock_type::now();
   // One deadline for the final header, interim responses included: a 1xx drip cannot extend it.
-  stream_->expires_after(milliseconds(s_.cfg.upstream_header_timeout_ms));
+  stream_->expires_after(milliseconds(cfg_->upstream_header_timeout_ms));
   for (;;) {
     parser_.emplace();
-    parser_->header_limit(header_limit(s_.cfg));
+    parser_->header_limit(header_limit(*cfg_));
     parser_->body_limit(boost::none);  // pass-through bodies stream, whatever their size
     if (head_request) parser_->skip(true);
     auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, *parser_, use_tuple);
@@ -254,7 +257,7 @@ std::string_view upstream_client::take_buffered_body() noexcept {
 }
 
 task<upstream_client::io_result> upstream_client::read_body(char* dst, std::size_t cap) {
-  stream_->expires_after(milliseconds(s_.cfg.upstream_body_idle_timeout_ms));
+  stream_->expires_after(milliseconds(cfg_->upstream_body_idle_timeout_ms));
   if (direct_) {
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(cap, remaining_));
     std::size_t n = 0;
@@ -286,7 +289,7 @@ void upstream_client::release() {
   const bool clean = stream_ && parser_ && !body_incomplete_ && body_done() &&
                      parser_->keep_alive() && buffer_.size() == 0 &&
                      !s_.draining.load(std::memory_order_relaxed);
-  if (clean) w_.pool.give_back(std::move(stream_));
+  if (clean) w_.pool.give_back({std::move(stream_), peer_});
   else if (stream_) s_.stats.upstream_not_reused.fetch_add(1, std::memory_order_relaxed);
   abandon();
 }

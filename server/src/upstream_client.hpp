@@ -34,7 +34,8 @@ class upstream_client {
   using response_parser = http::response_parser<http::buffer_body>;
   using io_result = std::pair<beast::error_code, std::size_t>;
 
-  upstream_client(shared_state& state, worker& w);
+  // `cfg` is the owner's snapshot, which it renews between exchanges only.
+  upstream_client(shared_state& state, worker& w, const config_snapshot& cfg);
   upstream_client(const upstream_client&) = delete;
   upstream_client& operator=(const upstream_client&) = delete;
 
@@ -91,7 +92,9 @@ class upstream_client {
 
   shared_state& s_;
   worker& w_;
+  const config_snapshot& cfg_;
   std::unique_ptr<tcp_stream> stream_;
+  tcp::endpoint peer_;
   bool reused_ = false;
   bool retryable_ = false;
   bool body_incomplete_ = false;  // the request body did not all go up

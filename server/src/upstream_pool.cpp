@@ -14,28 +14,46 @@ bool quiet_now(tcp_stream& stream) noexcept {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-std::unique_ptr<tcp_stream> upstream_pool::take() {
+pooled_connection upstream_pool::take() {
   prune(std::chrono::steady_clock::now());
   while (!idle_.empty()) {
-    std::unique_ptr<tcp_stream> s = std::move(idle_.back().stream);
+    pooled_connection c = std::move(idle_.back().c);
     idle_.pop_back();
-    if (quiet_now(*s)) return s;
+    if (quiet_now(*c.stream)) return c;
     stats_.closed_by_peer.fetch_add(1, std::memory_order_relaxed);
   }
-  return nullptr;
+  return {};
 }
 
-void upstream_pool::give_back(std::unique_ptr<tcp_stream> stream) {
+void upstream_pool::give_back(pooled_connection c) {
   const auto now = std::chrono::steady_clock::now();
   prune(now);
-  if (max_idle_ == 0 || !stream) return;
-  if (idle_.size() >= max_idle_) {
+  if (max_idle_ == 0 || !c.stream) return;
+  if (!current(c.peer)) {
+    stats_.retired.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  while (idle_.size() >= max_idle_) {
     stats_.expired.fetch_add(1, std::memory_order_relaxed);
     idle_.erase(idle_.begin());
   }
-  const auto ex = stream->get_executor();
-  idle_.push_back({std::move(stream), now});
+  const auto ex = c.stream->get_executor();
+  idle_.push_back({std::move(c), now});
   arm_sweep(ex);
+}
+
+bool upstream_pool::current(const tcp::endpoint& peer) const noexcept {
+  return addresses_.empty() || std::binary_search(addresses_.begin(), addresses_.end(), peer);
+}
+
+void upstream_pool::retain_only(const std::vector<tcp::endpoint>& addresses) {
+  addresses_ = addresses;
+  std::sort(addresses_.begin(), addresses_.end());
+  const auto gone = std::remove_if(idle_.begin(), idle_.end(),
+                                   [this](const entry& e) { return !current(e.c.peer); });
+  stats_.retired.fetch_add(static_cast<std::uint64_t>(idle_.end() - gone),
+                           std::memory_order_relaxed);
+  idle_.erase(gone, idle_.end());
 }
 
 void upstream_pool::arm_sweep(const executor& ex) {
@@ -53,7 +71,7 @@ void upstream_pool::arm_sweep(const executor& ex) {
 void upstream_pool::sweep() {
   prune(std::chrono::steady_clock::now());
   const auto dirty = std::remove_if(idle_.begin(), idle_.end(),
-                                    [](entry& e) { return !quiet_now(*e.stream); });
+                                    [](entry& e) { return !quiet_now(*e.c.stream); });
   stats_.closed_by_peer.fetch_add(static_cast<std::uint64_t>(idle_.end() - dirty),
                                   std::memory_order_relaxed);
   idle_.erase(dirty, idle_.end());

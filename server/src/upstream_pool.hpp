@@ -18,6 +18,12 @@ namespace bfast::server {
 // Whether the socket has nothing to read right now: no byte waiting and no EOF or error.
 [[nodiscard]] bool quiet_now(tcp_stream& stream) noexcept;
 
+// An upstream connection and the address it is connected to.
+struct pooled_connection {
+  std::unique_ptr<tcp_stream> stream;
+  tcp::endpoint peer;
+};
+
 class upstream_pool {
  public:
   // How often idle connections are checked for a byte or an EOF. Between sweeps a connection
@@ -33,17 +39,27 @@ class upstream_pool {
 
   // The most recently used connection that is quiet and has not idled too long. Held by
   // pointer: moving a tcp_stream allocates a new state block.
-  std::unique_ptr<tcp_stream> take();
-  // Keeps `stream`, which the caller has checked ended its last response at its framing.
-  void give_back(std::unique_ptr<tcp_stream> stream);
+  pooled_connection take();
+  // Keeps `c`, which the caller has checked ended its last response at its framing, unless its
+  // address is no longer the upstream's.
+  void give_back(pooled_connection c);
+  // A reload's new limits; idle connections past them close at the next take or give_back.
+  void set_limits(std::size_t max_idle, std::chrono::milliseconds idle_timeout) noexcept {
+    max_idle_ = max_idle;
+    idle_timeout_ = idle_timeout;
+  }
+  // The upstream's addresses now: idle connections to any other close at once, and connections
+  // to them in use are not kept after their response.
+  void retain_only(const std::vector<tcp::endpoint>& addresses);
   // Closes every idle connection and stops the sweep (shutdown: before the io_context goes).
   void close_all() noexcept;
 
  private:
   struct entry {
-    std::unique_ptr<tcp_stream> stream;
+    pooled_connection c;
     std::chrono::steady_clock::time_point since;
   };
+  [[nodiscard]] bool current(const tcp::endpoint& peer) const noexcept;
   void sweep();
   void arm_sweep(const executor& ex);
   void prune(std::chrono::steady_clock::time_point now);
@@ -51,6 +67,7 @@ class upstream_pool {
   std::size_t max_idle_;
   std::chrono::milliseconds idle_timeout_;
   std::vector<entry> idle_;  // oldest first
+  std::vector<tcp::endpoint> addresses_;  // sorted; empty: any address is the upstream's
   std::optional<steady_timer> sweeper_;
   bool sweep_armed_ = false;
   pool_counters& stats_;

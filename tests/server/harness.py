@@ -95,19 +95,23 @@ class Proxy:
     lower a resource limit)."""
 
     def __init__(self, upstream_port, *extra, config=None, env=None, stdout=subprocess.DEVNULL,
-                 preexec_fn=None):
+                 preexec_fn=None, wrapper=()):
+        """upstream_port None: no flags but `extra` and --config, so that the file, which a
+        reload reads again, decides everything. `wrapper`: a command the proxy runs under."""
         self.dir = tempfile.mkdtemp(prefix="bfast-proxy-")
-        args = [PROXY, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                "--upstream", f"http://127.0.0.1:{upstream_port}", "--threads", "2",
-                "--transform-threads", "2", "--access-log=false", *extra]
+        if upstream_port is None:
+            args = [PROXY, *extra]
+        else:
+            args = [PROXY, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                    "--upstream", f"http://127.0.0.1:{upstream_port}", "--threads", "2",
+                    "--transform-threads", "2", "--access-log=false", *extra]
+        self.config_path = os.path.join(self.dir, "config.json")
         if config is not None:
-            path = os.path.join(self.dir, "config.json")
-            with open(path, "w") as f:
-                json.dump(config, f)
-            args += ["--config", path]
+            self.write_config(config)
+            args += ["--config", self.config_path]
         full_env = dict(os.environ)
         full_env.update(env or {})
-        self.proc = subprocess.Popen(args, stdout=stdout, stderr=subprocess.PIPE,
+        self.proc = subprocess.Popen([*wrapper, *args], stdout=stdout, stderr=subprocess.PIPE,
                                      env=full_env, text=True, preexec_fn=preexec_fn)
         self.stderr_lines = queue.Queue()
         self.port = self.admin_port = None
@@ -134,6 +138,27 @@ class Proxy:
     def _pump(self):
         for line in self.proc.stderr:
             self.stderr_lines.put(line)
+
+    def write_config(self, config):
+        """Rewrites the config file in place (text, or an object written as JSON)."""
+        with open(self.config_path, "w") as f:
+            f.write(config if isinstance(config, str) else json.dumps(config))
+
+    def wait_for_line(self, text, timeout=START_TIMEOUT):
+        """The stderr lines up to the first that contains `text`; raises if none comes."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.stderr_lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise AssertionError(f"no line with {text!r}; saw {seen!r}, "
+                                         f"exit {self.proc.poll()}")
+                continue
+            seen.append(line)
+            if text in line:
+                return seen
 
     def metrics(self):
         out = curl(self.admin_url + "/metrics")

@@ -104,10 +104,10 @@ struct exchange_result {
 class upstream_client_test : public ::testing::Test {
  protected:
   upstream_client_test()
-      : cfg_(make_config()),
+      : cfg_(std::make_shared<const config::proxy_config>(make_config())),
         transforms_(1, 16ull << 20, 0, stats_),
         log_(false, 4096, stats_.access_log_dropped),
-        w_(4, std::chrono::milliseconds(60'000), stats_.upstream_pool) {}
+        w_(cfg_, std::make_shared<const std::vector<tcp::endpoint>>(), stats_.upstream_pool) {}
 
   static config::proxy_config make_config() {
     config::proxy_config c;
@@ -115,12 +115,19 @@ class upstream_client_test : public ::testing::Test {
     c.upstream_connect_timeout_ms = 5'000;
     c.upstream_header_timeout_ms = 5'000;
     c.upstream_body_idle_timeout_ms = 5'000;
+    c.upstream_pool_max_idle = 4;
+    c.upstream_pool_idle_timeout_ms = 60'000;
     return c;
   }
 
   void start_upstream(std::vector<std::string> responses) {
     upstream_ = std::make_unique<scripted_upstream>(w_.ioc, std::move(responses));
-    state_.reset(new shared_state{cfg_, stats_, transforms_, log_, {upstream_->endpoint()}});
+    state_.reset(new shared_state{stats_, transforms_, log_, {}, {}});
+    use_addresses({upstream_->endpoint()});
+  }
+
+  void use_addresses(std::vector<tcp::endpoint> addresses) {
+    w_.use(std::make_shared<const std::vector<tcp::endpoint>>(std::move(addresses)));
   }
 
   // Runs the io_context until `cond` holds; false if nothing more happens for a long while.
@@ -140,7 +147,7 @@ class upstream_client_test : public ::testing::Test {
   }
 
   task<void> run_exchange(int nth, exchange_result& r) {
-    upstream_client up(*state_, w_);
+    upstream_client up(*state_, w_, cfg_);
     http::request<http::empty_body> req(http::verb::get, "/", 11);
     req.set(http::field::host, "upstream.test");
     if (co_await up.send_head(req.base(), true)) {
@@ -169,9 +176,9 @@ class upstream_client_test : public ::testing::Test {
   // Whether the pool holds a connection; it is closed, so the pool is empty afterwards.
   bool pool_had_one() {
     auto s = w_.pool.take();
-    if (!s) return false;
+    if (!s.stream) return false;
     beast::error_code ig;
-    s->socket().close(ig);
+    s.stream->socket().close(ig);
     return true;
   }
 
@@ -181,7 +188,7 @@ class upstream_client_test : public ::testing::Test {
     w_.ioc.poll();
   }
 
-  config::proxy_config cfg_;
+  config_snapshot cfg_;
   metrics stats_;
   transform_service transforms_;
   access_log log_;
@@ -215,6 +222,46 @@ TEST_F(upstream_client_test, clean_content_length_response_is_pooled_and_reused)
   EXPECT_EQ(stats_.upstream_reused.load(), 1u);
   EXPECT_EQ(stats_.upstream_retries.load(), 0u);
   EXPECT_TRUE(pool_had_one());
+}
+
+TEST_F(upstream_client_test, idle_connection_to_an_address_gone_from_dns_is_closed) {
+  start_upstream({"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na",
+                  "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"});
+  ASSERT_TRUE(exchange(1).header_ok);
+  // The name now resolves to another address only (nothing listens there; no request goes).
+  use_addresses({tcp::endpoint(asio::ip::make_address("127.0.0.2"), upstream_->endpoint().port())});
+  EXPECT_EQ(stats_.upstream_pool.retired.load(), 1u);
+  EXPECT_FALSE(pool_had_one());
+}
+
+TEST_F(upstream_client_test, connection_in_use_when_its_address_goes_is_not_pooled) {
+  start_upstream({"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"});
+  upstream_client up(*state_, w_, cfg_);
+  http::request<http::empty_body> req{http::verb::get, "/", 11};
+  req.set(http::field::host, "upstream.test");
+  bool done = false;
+  bool complete = false;
+  asio::co_spawn(
+      w_.ioc,
+      [&]() -> task<void> {
+        if (co_await up.send_head(req.base(), true)) {
+          co_await upstream_->wait_written(1);
+          if (co_await up.read_header(false)) {
+            up.drop_buffered_body(up.take_buffered_body().size());
+            complete = up.body_done();
+            // Resolved again while the response was in flight: the address left.
+            use_addresses({tcp::endpoint(asio::ip::make_address("127.0.0.2"), 1)});
+            up.release();
+          }
+        }
+        done = true;
+      },
+      rethrow);
+  ASSERT_TRUE(run_until([&] { return done; }));
+  ASSERT_TRUE(complete);
+  EXPECT_EQ(stats_.upstream_not_reused.load(), 0u);
+  EXPECT_EQ(stats_.upstream_pool.retired.load(), 1u);
+  EXPECT_FALSE(pool_had_one());
 }
 
 TEST_F(upstream_client_test, idle_connection_closed_by_upstream_is_dropped) {

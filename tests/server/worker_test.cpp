@@ -13,18 +13,19 @@ namespace bfast::server {
 namespace {
 
 TEST(worker, outlives_the_sessions_it_destroys) {
-  config::proxy_config cfg;
+  const auto cfg = std::make_shared<const config::proxy_config>();
   metrics stats;
   transform_service transforms(1, 16ull << 20, 0, stats);
   access_log log(false, 4096, stats.access_log_dropped);
-  shared_state state{cfg, stats, transforms, log, {}};
+  shared_state state{stats, transforms, log, {}, {}};
   // The client's side lives in an io_context of its own, which outlives the worker's.
   asio::io_context side(1);
   tcp::acceptor acceptor(side, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   tcp::socket client(side);
   client.connect(acceptor.local_endpoint());
 
-  auto w = std::make_unique<worker>(4, std::chrono::milliseconds(60'000), stats.upstream_pool);
+  auto w = std::make_unique<worker>(cfg, std::make_shared<const std::vector<tcp::endpoint>>(),
+                                    stats.upstream_pool);
   tcp_socket accepted = acceptor.accept(w->ioc);
   stats.open_connections.store(1);
   start_proxy_session(state, *w, std::move(accepted));

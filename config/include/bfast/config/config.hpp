@@ -38,6 +38,8 @@ struct proxy_config {
   endpoint admin_listen{"127.0.0.1", 9901};
   std::string upstream = "http://127.0.0.1:8000";
   endpoint upstream_endpoint{"127.0.0.1", 8000};  // parsed from `upstream`
+  // The upstream's name is resolved again this often, so rotating addresses are followed.
+  std::uint32_t upstream_resolve_interval_ms = 5'000;  // 0 = resolved once, at start
   unsigned threads = 0;            // I/O threads; 0 = one per core
   unsigned transform_threads = 0;  // transcoding threads; 0 = one per core
   // Up to this, a transform costs less than the hop to a transcoding thread and back.
