@@ -83,9 +83,10 @@ representation_decision choose_representation(const representation_input& in,
   if (in.accept_bfast) {
     policy_input p = in.link;
     const double json = static_cast<double>(in.json_bytes);
-    p.payload_bytes = in.message_bytes.value_or(
-        speeds.message_ratio > 0 ? static_cast<std::size_t>(json * speeds.message_ratio + 1)
-                                 : in.json_bytes);
+    const double ratio = speeds.message_ratio > 0
+                             ? std::min(speeds.message_ratio, config.message_ratio_before_transcode)
+                             : config.message_ratio_before_transcode;
+    p.payload_bytes = in.message_bytes.value_or(static_cast<std::size_t>(json * ratio + 1));
     d.bfast = choose_compression(p, speeds, config);
     const double transcode_s = !in.message_bytes && speeds.transcode_bytes_per_s > 0
                                    ? json / speeds.transcode_bytes_per_s

@@ -8,8 +8,10 @@
 //   json(c)  = server(c) + transfer(json * ratio_json(c)) + json / client_json + json / inflate(c)
 //   bfast    = transcode + the best B-FAST estimate (transcode: json / transcode speed, until the
 //              body has been transcoded; afterwards it is spent and counts no more)
-// Before the body is transcoded its message size is estimated as json * message_ratio; after,
-// the real size decides. Save-Data compares wire bytes instead of time.
+// Before the body is transcoded its message size is taken as json * the smaller of message_ratio
+// and config.message_ratio_before_transcode (an optimistic guess, so that JSON skips the transcode
+// only where it wins anyway); after, the real size decides. Save-Data compares wire bytes
+// instead of time.
 #pragma once
 #include <array>
 #include <cstddef>
