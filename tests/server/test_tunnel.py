@@ -285,6 +285,13 @@ class TunnelLimitsTest(unittest.TestCase):
                 await asyncio.wait_for(ws.wait_closed(), WAIT)
         asyncio.run(run())
         self.assertEqual(proxy.proc.wait(WAIT), 0)
+        lines = []
+
+        def said_so():
+            while not proxy.stderr_lines.empty():
+                lines.append(proxy.stderr_lines.get())
+            return any("1 tunnel(s)" in line for line in lines)
+        wait_for(said_so, "the shutdown line to count the tunnel")
 
     def test_access_log_says_tunnel(self):
         proxy = start_proxy(self.upstream.port, "--access-log=true", stdout=subprocess.PIPE)
@@ -302,6 +309,16 @@ class TunnelLimitsTest(unittest.TestCase):
         self.assertEqual(entry["status"], 101)
         self.assertEqual(entry["decision"], "tunnel")
         self.assertGreater(entry["bytes_out"], 1000)
+
+
+def guarded(bad):
+    """An upstream script: a proper switch for /ok, `bad` for anything else."""
+    def script(conn, head, rest):
+        if head.startswith("GET /ok "):
+            conn.sendall(SWITCH + b"\r\ntunnelled")
+        else:
+            bad(conn, head, rest)
+    return script
 
 
 def switch_then(after):
@@ -322,6 +339,14 @@ class RawTunnelTest(unittest.TestCase):
         self.addCleanup(proxy.stop)
         self.addCleanup(lambda: self.assertEqual(upstream.errors, []))
         return upstream, proxy
+
+    def assert_a_good_switch_works(self, proxy):
+        """The guard tests' control: on the same proxy and upstream, a proper upgrade tunnels."""
+        s = self.client(proxy)
+        s.sendall(UPGRADE.replace(b"/ws", b"/ok"))
+        head, rest = read_head(s)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        self.assertEqual(read_to_eof(s, rest), b"tunnelled")
 
     def client(self, proxy):
         s = socket.create_connection(("127.0.0.1", proxy.port), timeout=WAIT)
@@ -372,7 +397,8 @@ class RawTunnelTest(unittest.TestCase):
             conn.sendall(SWITCH + b"\r\n")
             conn.sendall(b"GET /behind-the-proxy HTTP/1.1\r\n\r\n")
 
-        upstream, proxy = self.start(script)
+        upstream, proxy = self.start(guarded(script))
+        self.assert_a_good_switch_works(proxy)
         s = self.client(proxy)
         s.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n")
         head, _ = read_head(s)
@@ -382,7 +408,8 @@ class RawTunnelTest(unittest.TestCase):
         def script(conn, head, rest):
             conn.sendall(SWITCH + b"Content-Length: 5\r\n\r\nhello")
 
-        upstream, proxy = self.start(script)
+        upstream, proxy = self.start(guarded(script))
+        self.assert_a_good_switch_works(proxy)
         s = self.client(proxy)
         s.sendall(UPGRADE)
         head, _ = read_head(s)
@@ -404,7 +431,8 @@ class RawTunnelTest(unittest.TestCase):
         def script(conn, head, rest):
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n")
 
-        upstream, proxy = self.start(script)
+        upstream, proxy = self.start(guarded(script))
+        self.assert_a_good_switch_works(proxy)
         s = self.client(proxy)
         s.sendall(UPGRADE)
         head, _ = read_head(s)
@@ -436,7 +464,14 @@ class PlainHttpInsteadTest(unittest.TestCase):
             head, rest = read_head(s)
         return head, headers_of(self.upstream.heads[-1])
 
+    def assert_upgrade_goes_up(self, request=UPGRADE):
+        """The control: on the same proxy, a proper upgrade request reaches the upstream whole."""
+        head, seen = self.ask(request)
+        self.assertEqual(seen.get("upgrade"), ["websocket"])
+        self.assertEqual(seen.get("connection"), ["upgrade"])
+
     def test_h2c_is_ignored(self):
+        self.assert_upgrade_goes_up()
         head, seen = self.ask(b"GET /h HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                               b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
         self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
@@ -444,22 +479,23 @@ class PlainHttpInsteadTest(unittest.TestCase):
         self.assertNotIn("http2-settings", seen)
 
     def test_h2c_is_left_out_of_a_list(self):
-        self.ask(b"GET /h HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
-                 b"Upgrade: h2c, websocket\r\n\r\n")
-        seen = headers_of(self.upstream.heads[-1])
-        self.assertEqual(seen["upgrade"], ["websocket"])
-        self.assertEqual(seen["connection"], ["upgrade"])
+        self.assert_upgrade_goes_up(b"GET /h HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+                                    b"Upgrade: h2c, websocket\r\n\r\n")
 
     def test_route_without_upgrades(self):
+        self.assert_upgrade_goes_up()
         head, seen = self.ask(UPGRADE.replace(b"/ws", b"/no-upgrades/ws"))
         self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
         self.assertNotIn("upgrade", seen)
 
-    def test_upgrade_with_a_body_or_not_a_get(self):
+    def test_upgrade_with_a_body_or_not_a_get_or_http10(self):
+        self.assert_upgrade_goes_up()
         for request in (UPGRADE.replace(b"GET", b"POST"),
-                        UPGRADE.replace(b"\r\n\r\n", b"\r\nContent-Length: 2\r\n\r\nhi")):
+                        UPGRADE.replace(b"\r\n\r\n", b"\r\nContent-Length: 2\r\n\r\nhi"),
+                        UPGRADE.replace(b"HTTP/1.1", b"HTTP/1.0")):
             head, seen = self.ask(request)
-            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+            self.assertTrue(head.startswith(b"HTTP/1."), head)
+            self.assertEqual(head.split(b" ")[1], b"200", head)
             self.assertNotIn("upgrade", seen)
 
     def test_a_refused_upgrade_is_an_ordinary_response(self):
