@@ -392,28 +392,28 @@ class RawTunnelTest(unittest.TestCase):
         self.assertEqual(len(upstream.heads), 1)
         self.assertEqual(proxy.metrics()["bfast_requests_total"], 1)
 
-    def test_101_without_an_upgrade_request_is_502(self):
-        def script(conn, head, rest):
-            conn.sendall(SWITCH + b"\r\n")
-            conn.sendall(b"GET /behind-the-proxy HTTP/1.1\r\n\r\n")
-
-        upstream, proxy = self.start(guarded(script))
+    def assert_502_for(self, answer, request=UPGRADE):
+        """The upstream answers `request` with `answer`: the client must get a 502, from a proxy
+        that tunnels a proper switch."""
+        upstream, proxy = self.start(guarded(lambda conn, head, rest: conn.sendall(answer)))
         self.assert_a_good_switch_works(proxy)
         s = self.client(proxy)
-        s.sendall(b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.sendall(request)
         head, _ = read_head(s)
         self.assertTrue(head.startswith(b"HTTP/1.1 502"), head)
+
+    def test_101_without_an_upgrade_request_is_502(self):
+        self.assert_502_for(SWITCH + b"\r\nGET /behind-the-proxy HTTP/1.1\r\n\r\n",
+                            b"GET /plain HTTP/1.1\r\nHost: t\r\n\r\n")
 
     def test_101_with_a_body_length_is_502(self):
-        def script(conn, head, rest):
-            conn.sendall(SWITCH + b"Content-Length: 5\r\n\r\nhello")
+        self.assert_502_for(SWITCH + b"Content-Length: 5\r\n\r\nhello")
 
-        upstream, proxy = self.start(guarded(script))
-        self.assert_a_good_switch_works(proxy)
-        s = self.client(proxy)
-        s.sendall(UPGRADE)
-        head, _ = read_head(s)
-        self.assertTrue(head.startswith(b"HTTP/1.1 502"), head)
+    def test_101_with_transfer_encoding_is_502(self):
+        self.assert_502_for(SWITCH + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+
+    def test_101_without_upgrade_header_is_502(self):
+        self.assert_502_for(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n")
 
     def test_101_with_content_length_0_switches_without_it(self):
         def script(conn, head, rest):
@@ -426,17 +426,6 @@ class RawTunnelTest(unittest.TestCase):
         self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
         self.assertNotIn(b"content-length", head.lower())
         self.assertEqual(read_exactly(s, 5, rest), b"bytes")
-
-    def test_101_without_upgrade_header_is_502(self):
-        def script(conn, head, rest):
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n")
-
-        upstream, proxy = self.start(guarded(script))
-        self.assert_a_good_switch_works(proxy)
-        s = self.client(proxy)
-        s.sendall(UPGRADE)
-        head, _ = read_head(s)
-        self.assertTrue(head.startswith(b"HTTP/1.1 502"), head)
 
 
 def answer_ok(conn, head, rest):
