@@ -131,6 +131,9 @@ const std::vector<setting>& settings() {
                    "on SIGTERM, time /readyz reports 503 before the listener closes"),
       uint_setting("shutdown_timeout_ms", &proxy_config::shutdown_timeout_ms, 1, ms_max,
                    "on SIGTERM, time allowed for requests in flight after the listener closes"),
+      uint_setting("tunnel_idle_timeout_ms", &proxy_config::tunnel_idle_timeout_ms, 1, ms_max,
+                   "an upgraded connection (WebSocket) with no byte either way for this long is "
+                   "closed"),
       uint_setting("max_header_bytes", &proxy_config::max_header_bytes, 1024, 1u << 20,
                    "request header size limit (431 past it)"),
       uint_setting("max_request_body_bytes", &proxy_config::max_request_body_bytes, 0,
@@ -139,6 +142,8 @@ const std::vector<setting>& settings() {
                    "client connections open at once"),
       uint_setting("admin_max_connections", &proxy_config::admin_max_connections, 1, 100'000,
                    "admin connections open at once; past it new ones are closed"),
+      uint_setting("max_tunnels", &proxy_config::max_tunnels, 0, 1'000'000,
+                   "upgraded connections (WebSocket) open at once; past it an upgrade gets 503"),
       uint_setting("transform_memory_budget_bytes",
                    &proxy_config::transform_memory_budget_bytes, 1, std::uint64_t{1} << 40,
                    "memory for transforms in flight; past it responses pass through (overloaded)"),
@@ -291,6 +296,9 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
         const auto n = parse_negotiation(x.is_string() ? x.get<std::string>() : "");
         if (n) rule.negotiation_rule = *n;
         else errors.push_back(field + ": expected \"fastest\" or \"prefer_bfast\"");
+      } else if (it.key() == "upgrades") {
+        if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
+        else rule.upgrades = x.get<bool>();
       } else if (it.key() == "pack_floats") {
         if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
         else rule.pack_floats = x.get<bool>();

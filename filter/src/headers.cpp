@@ -80,6 +80,18 @@ void strip_hop_by_hop(http::fields& fields) {
   for (std::string_view name : hop_by_hop_table) fields.erase(name);
 }
 
+std::string upgrade_protocols(const http::fields& req, unsigned version) {
+  if (version < 11) return {};
+  if (!list_contains(combined_value(req, http::field::connection), "upgrade")) return {};
+  std::string out;
+  for_each_element(combined_value(req, http::field::upgrade), [&](std::string_view e) {
+    if (boost::beast::iequals(e, "h2c")) return;
+    if (!out.empty()) out += ", ";
+    out += e;
+  });
+  return out;
+}
+
 std::string combined_value(const http::fields& fields, std::string_view name) {
   std::string out;
   auto range = fields.equal_range(name);

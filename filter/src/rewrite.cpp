@@ -87,6 +87,28 @@ void rewrite_request_for_upstream(http::fields& fields, const forward_info& info
   }
 }
 
+void restore_upgrade_request(http::fields& fields, std::string_view protocols) {
+  fields.set(http::field::connection, "upgrade");
+  fields.set(http::field::upgrade, protocols);
+}
+
+bool valid_switching_response(const http::fields& fields) {
+  if (combined_value(fields, http::field::upgrade).empty()) return false;
+  if (fields.count(http::field::transfer_encoding) > 0) return false;
+  auto range = fields.equal_range(http::field::content_length);
+  for (auto it = range.first; it != range.second; ++it)
+    if (trim(it->value()) != "0") return false;
+  return true;
+}
+
+void rewrite_switching_response(http::fields& fields) {
+  const std::string protocols = combined_value(fields, http::field::upgrade);
+  strip_hop_by_hop(fields);
+  fields.erase(http::field::content_length);
+  fields.set(http::field::connection, "upgrade");
+  fields.set(http::field::upgrade, protocols);
+}
+
 void add_vary(http::fields& fields, std::string_view token) {
   const std::string vary = combined_value(fields, http::field::vary);
   if (list_contains(vary, "*") || list_contains(vary, token)) return;

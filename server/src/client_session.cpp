@@ -18,6 +18,7 @@
 #include "bfast/filter/request_target.hpp"
 #include "bfast/filter/rewrite.hpp"
 #include "tcp_info.hpp"
+#include "tunnel.hpp"
 #include "wire_format.hpp"
 
 namespace bfast::server {
@@ -182,6 +183,19 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
 
   const config::route_rule& route = cfg_->route_for(dest.absolute_form ? std::string_view(dest.origin_target)
                                                                       : std::string_view(req.target()));
+  // An upgrade goes through as nginx takes one: a GET without a body, on a route that allows
+  // it. Any other Upgrade is stripped on the way up and the request served as plain HTTP.
+  const std::string upgrade = filter::upgrade_protocols(req, req.version());
+  const bool upgrade_asked =
+      !upgrade.empty() && route.upgrades && req.method() == http::verb::get && !has_body;
+  tunnel_slot slot;
+  if (upgrade_asked && !slot.take(s_.tunnel_slots, cfg_->max_tunnels)) {
+    s_.stats.tunnels_refused.fetch_add(1, std::memory_order_relaxed);
+    ex_.decision = "rejected";
+    ex_.reason = "too_many_tunnels";
+    // Closed after: the client may already be sending the new protocol's bytes.
+    co_return co_await send_simple(http::status::service_unavailable, "too many tunnels\n", false);
+  }
   const bool has_ae = req.count(http::field::accept_encoding) > 0;
   const std::string accept_encoding =
       has_ae ? filter::combined_value(req, http::field::accept_encoding) : std::string();
@@ -237,6 +251,7 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   info.negotiated = negotiated;
   info.json_acceptable = ex_filter.json_acceptable();
   filter::rewrite_request_for_upstream(ureq, info);
+  if (upgrade_asked) filter::restore_upgrade_request(ureq, upgrade);
   if (chunked_body) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);
 
@@ -282,10 +297,40 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   if (body_unread) ex_.client_keep_alive = false;
 
   auto& ures = up_.parser().get();
+  // Only an Upgrade the proxy sent can bring a 101 this far (upstream_client).
+  if (ures.result_int() == 101) co_return co_await switch_protocols();
   const filter::header_decision d = ex_filter.on_response_header(ures.result_int(), ures);
   if (!d.transform) co_return co_await send_streamed(client_head, {}, relay);
   treq.json = {};
   co_return co_await transform_response(ex_filter, route, treq, client_head, relay);
+}
+
+task<bool> proxy_session::switch_protocols() {
+  auto res = response_from_upstream();
+  filter::rewrite_switching_response(res);
+  ex_.decision = "tunnel";
+  std::string upstream_pending;
+  tcp_socket& upstream = up_.switch_protocols(upstream_pending);
+  if (!co_await write_client({}, true, &res.base())) {
+    ex_.reason = "client_gone";
+    co_return false;
+  }
+  // What the client sent after its request is the new protocol's, never HTTP to parse.
+  const auto pending = buffer_.data();
+  std::string client_pending(static_cast<const char*>(pending.data()), pending.size());
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  head_.clear();
+  head_.shrink_to_fit();
+  up_.shrink();
+  stream_.expires_never();
+  const tunnel_result r = co_await run_tunnel(
+      stream_.socket(), upstream, std::move(client_pending), std::move(upstream_pending),
+      w_.relay, milliseconds(cfg_->tunnel_idle_timeout_ms), s_.stats);
+  ex_.bytes_out += r.bytes_to_client;
+  ex_.aborted = r.broken;
+  ex_.reason = r.idle_closed ? "idle_timeout" : r.broken ? "broken" : "closed";
+  co_return false;
 }
 
 filter::client_network proxy_session::client_network_of(const http::fields& req) {

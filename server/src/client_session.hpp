@@ -44,24 +44,6 @@ struct exchange_record {
 // How sending the request went, from the client's side.
 enum class request_outcome { sent, client_gone, bad_body, body_too_large, upstream_failed };
 
-// A relay buffer lent by the worker for one exchange.
-class relay_lease {
- public:
-  explicit relay_lease(relay_buffers& from) : from_(from) {}
-  relay_lease(const relay_lease&) = delete;
-  relay_lease& operator=(const relay_lease&) = delete;
-  ~relay_lease() { from_.give_back(std::move(buffer_)); }
-  char* data() {
-    if (!buffer_) buffer_ = from_.take();
-    return buffer_.get();
-  }
-  static constexpr std::size_t size() { return relay_buffers::buffer_bytes; }
-
- private:
-  relay_buffers& from_;
-  std::unique_ptr<char[]> buffer_;
-};
-
 class proxy_session {
  public:
   proxy_session(shared_state& state, worker& w, tcp_socket socket);
@@ -81,6 +63,9 @@ class proxy_session {
   task<bool> handle_request();
 
   task<bool> exchange(filter::exchange_filter& ex_filter, relay_lease& relay);
+
+  // After a 101: relays it, then the connection is a byte tunnel to the upstream until it ends.
+  task<bool> switch_protocols();
 
   filter::client_network client_network_of(const http::fields& req);
 

@@ -201,6 +201,18 @@ std::string metrics::render(bool draining) const {
         static_cast<std::int64_t>(transform_json_bytes.load()));
   plain("bfast_transform_out_bytes_total", "Bytes sent for transcoded responses.",
         static_cast<std::int64_t>(transform_out_bytes.load()));
+  plain("bfast_tunnels_total", "Upgraded connections (101 relayed) that became byte tunnels.",
+        static_cast<std::int64_t>(tunnels_total.load()));
+  plain("bfast_tunnels_refused_total", "Upgrade requests answered 503: max_tunnels open.",
+        static_cast<std::int64_t>(tunnels_refused.load()));
+  plain("bfast_tunnels_idle_closed_total", "Tunnels closed by tunnel_idle_timeout_ms.",
+        static_cast<std::int64_t>(tunnels_idle_closed.load()));
+  counter_header(out, "bfast_tunnel_bytes_total", "Bytes relayed through tunnels, by direction.");
+  sample(out, "bfast_tunnel_bytes_total", label("direction", "to_upstream"),
+         static_cast<std::int64_t>(tunnel_bytes_to_upstream.load()));
+  sample(out, "bfast_tunnel_bytes_total", label("direction", "to_client"),
+         static_cast<std::int64_t>(tunnel_bytes_to_client.load()));
+  plain("bfast_tunnels_open", "Tunnels open now.", tunnels_open.load(), "gauge");
   plain("bfast_open_connections", "Client connections open now.", open_connections.load(), "gauge");
   plain("bfast_transforms_in_flight", "Responses being buffered or transcoded now.",
         transforms_in_flight.load(), "gauge");

@@ -92,6 +92,12 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::int64_t> config_generation{1};        // 1 at start, +1 per applied reload
   std::atomic<std::uint64_t> upstream_resolve_failures{0};  // the last good addresses kept
   std::atomic<std::int64_t> upstream_addresses{0};
+  std::atomic<std::uint64_t> tunnels_total{0};        // 101s relayed: tunnels opened
+  std::atomic<std::uint64_t> tunnels_refused{0};      // upgrade requests past max_tunnels: 503
+  std::atomic<std::uint64_t> tunnels_idle_closed{0};  // closed by tunnel_idle_timeout_ms
+  std::atomic<std::uint64_t> tunnel_bytes_to_upstream{0};
+  std::atomic<std::uint64_t> tunnel_bytes_to_client{0};
+  std::atomic<std::int64_t> tunnels_open{0};
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::int64_t> transforms_in_flight{0};
   std::atomic<std::int64_t> transform_memory_bytes{0};

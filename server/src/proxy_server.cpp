@@ -170,9 +170,10 @@ void proxy_server::wait_for_idle() {
     // 5. Out of time: say what is cut.
     std::fprintf(stderr,
                  "bfast-proxy: shutdown timeout after %u ms, closing %lld connection(s) "
-                 "(%lld transform(s) in flight)\n",
+                 "(%lld transform(s) in flight, %lld tunnel(s))\n",
                  cfg_->shutdown_timeout_ms, static_cast<long long>(open),
-                 static_cast<long long>(stats_.transforms_in_flight.load()));
+                 static_cast<long long>(stats_.transforms_in_flight.load()),
+                 static_cast<long long>(stats_.tunnels_open.load()));
     finish(0);
     return;
   }

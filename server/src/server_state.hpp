@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <unordered_set>
@@ -35,6 +36,7 @@ struct shared_state {
   access_log& log;
   std::atomic<bool> draining{false};
   memory_trimmer trim;
+  std::atomic<std::uint32_t> tunnel_slots{0};  // taken of max_tunnels (see tunnel_slot)
 };
 
 class proxy_session;
@@ -59,6 +61,24 @@ class relay_buffers {
  private:
   std::size_t max_cached_;
   std::vector<std::unique_ptr<char[]>> free_;
+};
+
+// A relay buffer lent by the worker for one exchange, or for one read and write of a tunnel.
+class relay_lease {
+ public:
+  explicit relay_lease(relay_buffers& from) : from_(from) {}
+  relay_lease(const relay_lease&) = delete;
+  relay_lease& operator=(const relay_lease&) = delete;
+  ~relay_lease() { from_.give_back(std::move(buffer_)); }
+  char* data() {
+    if (!buffer_) buffer_ = from_.take();
+    return buffer_.get();
+  }
+  static constexpr std::size_t size() { return relay_buffers::buffer_bytes; }
+
+ private:
+  relay_buffers& from_;
+  std::unique_ptr<char[]> buffer_;
 };
 
 // One I/O thread's world. Destroyed in a fixed order: the pool's idle connections close first,

@@ -8,6 +8,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include "bfast/filter/headers.hpp"
+#include "bfast/filter/rewrite.hpp"
 
 namespace bfast::server {
 namespace {
@@ -87,6 +88,8 @@ task<bool> upstream_client::send_head(const http::request_header<>& req, bool re
   body_incomplete_ = false;
   answered_early_ = false;
   head_request_ = req.method() == http::verb::head;
+  // Every other request had its Upgrade stripped on the way up.
+  upgrade_sent_ = req.count(http::field::upgrade) > 0;
   retryable_ = retryable;
   latency_ms_ = 0;
   head_.clear();
@@ -222,7 +225,12 @@ task<bool> upstream_client::read_header(bool head_request) {
       co_return fail(kind, is_timeout(ec));
     }
     const unsigned status = parser_->get().result_int();
-    if (status == 101) co_return fail(upstream_error_kind::bad_response, false);
+    if (status == 101) {
+      // Unasked, a 101 would turn the connection into a tunnel the client never agreed to.
+      if (!upgrade_sent_ || !filter::valid_switching_response(parser_->get()))
+        co_return fail(upstream_error_kind::bad_response, false);
+      break;
+    }
     if (status >= 100 && status < 200) {
       // Interim: consumed, never relayed. The upstream has the request, so no retry from here.
       retryable_ = false;
@@ -281,6 +289,15 @@ task<upstream_client::io_result> upstream_client::read_body(char* dst, std::size
   auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, *parser_, use_tuple);
   if (ec == http::error::need_buffer) ec = {};
   co_return io_result{ec, cap - parser_->get().body().size};
+}
+
+tcp_socket& upstream_client::switch_protocols(std::string& pending) {
+  const auto data = buffer_.data();
+  pending.assign(static_cast<const char*>(data.data()), data.size());
+  buffer_.clear();
+  // The tunnel keeps its own deadline; the header deadline must not fire into it.
+  stream_->expires_never();
+  return stream_->socket();
 }
 
 void upstream_client::release() {

@@ -2,8 +2,9 @@
 // request, reads the response under its deadlines, and gives the connection back only when it
 // is clean. It owns the rules a proxy must not get wrong here: retry only what is safe to
 // retry, 1xx responses are consumed and never extend the header deadline, a status outside
-// 100..599 or a coded transfer is a bad response, and a connection returns to the pool only
-// when the response ended exactly at its framing and nothing more is readable.
+// 100..599 or a coded transfer is a bad response, a 101 is taken only in answer to an Upgrade
+// the proxy sent, and a connection returns to the pool only when the response ended exactly at
+// its framing and nothing more is readable.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -56,7 +57,8 @@ class upstream_client {
   // responses (consumed), false for a final answer (answered_early()) or a failure.
   [[nodiscard]] task<bool> read_interim();
   // Reads the final response's header; interim responses are consumed. `head_request`: the
-  // response has no body whatever its header says.
+  // response has no body whatever its header says. A 101 is final when the request asked for
+  // an upgrade and the 101 is fit to start a tunnel; otherwise it is a bad response.
   [[nodiscard]] task<bool> read_header(bool head_request);
   // After a failed send_body: the upstream may have answered early (a 413, say) and closed.
   // Reads that answer if it is there; the connection is never reused afterwards.
@@ -72,6 +74,10 @@ class upstream_client {
   // until drop_buffered_body(), so a small body goes out without a copy.
   [[nodiscard]] std::string_view take_buffered_body() noexcept;
   void drop_buffered_body(std::size_t n) noexcept { buffer_.consume(n); }
+
+  // After a 101: the connection leaves this client for the tunnel and is never pooled. The
+  // bytes read past the 101's header, the new protocol's first, move into `pending`.
+  [[nodiscard]] tcp_socket& switch_protocols(std::string& pending);
 
   // After a complete response: back to the pool if clean, else closed.
   void release();
@@ -100,6 +106,7 @@ class upstream_client {
   bool body_incomplete_ = false;  // the request body did not all go up
   bool head_request_ = false;     // the response has no body whatever its header says
   bool answered_early_ = false;
+  bool upgrade_sent_ = false;     // the request asked to switch protocols: a 101 may answer
   head_string head_;              // the request head, kept for a retry
   read_buffer buffer_;
   std::optional<response_parser> parser_;

@@ -89,6 +89,20 @@ TEST(config, routes_longest_prefix) {
   EXPECT_FALSE(none.config.route_for("/other").enabled);
 }
 
+TEST(config, tunnels) {
+  const auto r = load_json_text(R"({"max_tunnels": 2, "tunnel_idle_timeout_ms": 500,
+      "routes": [{"prefix": "/"}, {"prefix": "/plain/", "upgrades": false}]})");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.config.max_tunnels, 2u);
+  EXPECT_EQ(r.config.tunnel_idle_timeout_ms, 500u);
+  EXPECT_TRUE(r.config.route_for("/ws").upgrades);
+  EXPECT_FALSE(r.config.route_for("/plain/ws").upgrades);
+  const auto bad = load_json_text(R"({"tunnel_idle_timeout_ms": 0,
+      "routes": [{"prefix": "/", "upgrades": "yes"}]})");
+  EXPECT_TRUE(has_error_naming(bad, "tunnel_idle_timeout_ms: must be between"));
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].upgrades: expected true or false"));
+}
+
 TEST(config, routes_set_their_clients_speeds) {
   const auto r = load_json_text(R"({"routes": [
       {"prefix": "/"},

@@ -27,6 +27,24 @@ TEST(strip_hop_by_hop, removes_table_and_connection_named) {
   EXPECT_EQ(f["X-Kept"], "yes");
 }
 
+TEST(upgrade_protocols, needs_connection_upgrade_and_http11) {
+  http::fields f;
+  f.set(http::field::upgrade, "websocket");
+  EXPECT_EQ(upgrade_protocols(f, 11), "");
+  f.set(http::field::connection, "keep-alive, Upgrade");
+  EXPECT_EQ(upgrade_protocols(f, 11), "websocket");
+  EXPECT_EQ(upgrade_protocols(f, 10), "");
+}
+
+TEST(upgrade_protocols, leaves_out_h2c) {
+  http::fields f;
+  f.set(http::field::connection, "Upgrade, HTTP2-Settings");
+  f.set(http::field::upgrade, "h2c");
+  EXPECT_EQ(upgrade_protocols(f, 11), "");
+  f.set(http::field::upgrade, "H2C, websocket ,foo/2");
+  EXPECT_EQ(upgrade_protocols(f, 11), "websocket, foo/2");
+}
+
 TEST(strip_hop_by_hop, connection_never_removes_host_or_framing) {
   http::fields f;
   f.set(http::field::connection, "Host, content-length, X-Gone");

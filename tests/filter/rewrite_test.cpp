@@ -6,6 +6,37 @@
 namespace bfast::filter {
 namespace {
 
+TEST(valid_switching_response, needs_upgrade_and_no_body_framing) {
+  http::fields f;
+  EXPECT_FALSE(valid_switching_response(f));
+  f.set(http::field::upgrade, "websocket");
+  EXPECT_TRUE(valid_switching_response(f));
+  f.set(http::field::content_length, "0");
+  EXPECT_TRUE(valid_switching_response(f));
+  f.set(http::field::content_length, "5");
+  EXPECT_FALSE(valid_switching_response(f));
+  f.erase(http::field::content_length);
+  f.set(http::field::transfer_encoding, "chunked");
+  EXPECT_FALSE(valid_switching_response(f));
+}
+
+TEST(rewrite_switching_response, keeps_only_the_switch) {
+  http::fields f;
+  f.set(http::field::connection, "Upgrade, X-Private");
+  f.set("X-Private", "1");
+  f.set(http::field::upgrade, "websocket");
+  f.set(http::field::content_length, "0");
+  f.set(http::field::keep_alive, "timeout=5");
+  f.set("Sec-WebSocket-Accept", "abc");
+  rewrite_switching_response(f);
+  EXPECT_EQ(f[http::field::connection], "upgrade");
+  EXPECT_EQ(f[http::field::upgrade], "websocket");
+  EXPECT_EQ(f.count("X-Private"), 0u);
+  EXPECT_EQ(f.count(http::field::content_length), 0u);
+  EXPECT_EQ(f.count(http::field::keep_alive), 0u);
+  EXPECT_EQ(f["Sec-WebSocket-Accept"], "abc");
+}
+
 TEST(rewrite_request_for_upstream, negotiated) {
   http::fields f;
   f.set(http::field::host, "api.example");

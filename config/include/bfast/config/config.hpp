@@ -24,6 +24,8 @@ struct route_rule {
   negotiation negotiation_rule = negotiation::fastest;  // when the client accepts JSON and B-FAST
   bool compress_json = false;  // gzip/zstd JSON for clients that accept only JSON (nginx's gzip on)
   bool pack_floats = false;
+  // Off: an Upgrade request is served as plain HTTP with Upgrade stripped (Envoy's default).
+  bool upgrades = true;
   client_speeds client;  // client_decoder, client_*_bytes_per_s: what this route's clients decode at
 };
 
@@ -60,12 +62,15 @@ struct proxy_config {
   std::uint32_t upstream_pool_idle_timeout_ms = 1'500;  // below gunicorn's 2 s and Node's 5 s
   std::uint32_t drain_delay_ms = 5'000;
   std::uint32_t shutdown_timeout_ms = 30'000;
+  // HAProxy's `timeout tunnel 1h`: nginx's 60 s cuts WebSocket apps that ping less often.
+  std::uint32_t tunnel_idle_timeout_ms = 3'600'000;
 
   // Limits.
   std::uint32_t max_header_bytes = 60 * 1024;
   std::uint64_t max_request_body_bytes = 16ull << 20;
   std::uint32_t max_connections = 10'000;
   std::uint32_t admin_max_connections = 64;
+  std::uint32_t max_tunnels = 1'000;  // upgraded connections open at once; past it, 503
   std::uint64_t transform_memory_budget_bytes = 1024ull << 20;
   std::uint32_t upstream_pool_max_idle = 64;  // idle upstream connections kept per I/O thread
 

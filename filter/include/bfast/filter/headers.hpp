@@ -21,6 +21,11 @@ namespace http = boost::beast::http;
 // Removes the hop-by-hop headers, and every header that a Connection field names.
 void strip_hop_by_hop(http::fields& fields);
 
+// The protocols an HTTP/1.1 request asks to switch to (RFC 9110 §7.8): its Upgrade list when a
+// Connection field names "upgrade", with h2c left out (RFC 9113 §3.1 lets a server ignore it).
+// Empty when there is nothing to upgrade to; HTTP/1.0 cannot upgrade.
+[[nodiscard]] std::string upgrade_protocols(const http::fields& req, unsigned version);
+
 // All the values of a field that may repeat, joined with ", " as RFC 9110 5.3 allows.
 [[nodiscard]] std::string combined_value(const http::fields& fields, http::field name);
 [[nodiscard]] std::string combined_value(const http::fields& fields, std::string_view name);

@@ -32,6 +32,19 @@ struct forward_info {
 // through as it is, and only identity JSON is left to the proxy.
 void rewrite_request_for_upstream(http::fields& fields, const forward_info& info);
 
+// An upgrade the proxy lets through: after rewrite_request_for_upstream dropped the hop-by-hop
+// headers, the request asks the upstream for the same switch (Connection: upgrade).
+void restore_upgrade_request(http::fields& fields, std::string_view protocols);
+
+// Whether a 101 may start a tunnel: it names the protocol (RFC 9110 §15.2.2) and has no body
+// framing. A Content-Length other than 0, or a Transfer-Encoding, leaves the client and the
+// proxy unsure where the new protocol's bytes begin (RFC 9110 §8.6 forbids both on a 1xx).
+[[nodiscard]] bool valid_switching_response(const http::fields& fields);
+
+// The upstream's 101 made fit for the client: hop-by-hop headers go except the switch itself,
+// and a Content-Length: 0 goes too.
+void rewrite_switching_response(http::fields& fields);
+
 // Adds `token` to Vary unless it is there already (or Vary is "*").
 void add_vary(http::fields& fields, std::string_view token);
 // Vary: Accept, Accept-Encoding: what every eligible response's representation depends on.
