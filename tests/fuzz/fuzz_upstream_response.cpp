@@ -243,20 +243,24 @@ struct world {
       : cfg(make_config()),
         transforms(1, 64ull << 20, 0, stats),
         log(false, 4096, stats.access_log_dropped),
-        w(4, std::chrono::milliseconds(60'000), stats.upstream_pool),
+        w(cfg, std::make_shared<const std::vector<tcp::endpoint>>(), stats.upstream_pool),
         acceptor(w.ioc, tcp::endpoint(asio::ip::address_v4::loopback(), 0)),
-        state{cfg, stats, transforms, log, {acceptor.local_endpoint()}} {}
+        state{stats, transforms, log, {}, {}} {
+    // The upstream is the acceptor, known only once it listens.
+    w.use(std::make_shared<const std::vector<tcp::endpoint>>(1, acceptor.local_endpoint()));
+  }
 
-  static bfast::config::proxy_config make_config() {
-    bfast::config::proxy_config c;
-    c.upstream_connect_timeout_ms = 200;
-    c.upstream_header_timeout_ms = 200;
-    c.upstream_body_idle_timeout_ms = 200;
-    c.upstream_pool_idle_timeout_ms = 60'000;
+  static server::config_snapshot make_config() {
+    auto c = std::make_shared<bfast::config::proxy_config>();
+    c->upstream_connect_timeout_ms = 200;
+    c->upstream_header_timeout_ms = 200;
+    c->upstream_body_idle_timeout_ms = 200;
+    c->upstream_pool_idle_timeout_ms = 60'000;
+    c->upstream_pool_max_idle = 4;
     return c;
   }
 
-  bfast::config::proxy_config cfg;
+  server::config_snapshot cfg;
   server::metrics stats;
   server::transform_service transforms;
   server::access_log log;
@@ -305,7 +309,7 @@ server::task<void> run_upstream(world& wd, std::string_view response, bool keep_
 
 server::task<void> run_client(world& wd, bool head_request, bool& written,
                               server::steady_timer& signal, outcome& out) {
-  server::upstream_client up(wd.state, wd.w);
+  server::upstream_client up(wd.state, wd.w, wd.cfg);
   http::request<http::empty_body> req(head_request ? http::verb::head : http::verb::get, "/", 11);
   req.set(http::field::host, "upstream.test");
   if (!co_await up.send_head(req.base(), false)) fail("sending the request head failed");
@@ -336,10 +340,10 @@ server::task<void> run_client(world& wd, bool head_request, bool& written,
     up.abandon();
   }
   // Ask the pool, and empty it so that nothing waits in the io_context after this run.
-  if (auto s = wd.w.pool.take()) {
+  if (server::pooled_connection c = wd.w.pool.take(); c.stream) {
     out.pooled = true;
     beast::error_code ig;
-    s->socket().close(ig);
+    c.stream->socket().close(ig);
   }
   wd.w.pool.close_all();
   out.finished = true;
