@@ -190,12 +190,19 @@ struct h2_connection::callbacks {
     auto& c = self(ud);
     auto it = c.streams_.find(id);
     if (it == c.streams_.end()) return 0;
+    stream_state& s = it->second;
     // Body the owner never consumed still holds part of the connection window.
-    if (!it->second.body_in.empty())
-      nghttp2_session_consume_connection(session, it->second.body_in.size());
-    if (it->second.announced)
-      c.push({h2_event::kind::closed, id, error, it->second.reset_by_peer});
-    c.streams_.erase(it);
+    if (!s.body_in.empty()) nghttp2_session_consume_connection(session, s.body_in.size());
+    if (!s.announced) {
+      c.streams_.erase(it);
+      return 0;
+    }
+    // The head stays readable while the owner handles this batch of events.
+    s.closed = true;
+    s.body_in = {};
+    s.body_out = {};
+    c.closing_.push_back(id);
+    c.push({h2_event::kind::closed, id, error, s.reset_by_peer});
     return 0;
   }
 
@@ -298,6 +305,9 @@ h2_connection::status h2_connection::receive(std::span<const char> bytes) {
 }
 
 std::vector<h2_event> h2_connection::take_events() {
+  for (const std::int32_t id : retired_) streams_.erase(id);
+  retired_.swap(closing_);
+  closing_.clear();
   std::vector<h2_event> out;
   out.swap(events_);
   return out;
@@ -323,17 +333,21 @@ void h2_connection::consume(std::size_t n) {
 
 h2_connection::stream_state* h2_connection::find(std::int32_t stream) {
   auto it = streams_.find(stream);
-  return it == streams_.end() ? nullptr : &it->second;
+  return it == streams_.end() || it->second.closed ? nullptr : &it->second;
 }
 
 const h2_connection::stream_state* h2_connection::find(std::int32_t stream) const {
   auto it = streams_.find(stream);
-  return it == streams_.end() ? nullptr : &it->second;
+  return it == streams_.end() || it->second.closed ? nullptr : &it->second;
+}
+
+std::size_t h2_connection::open_streams() const noexcept {
+  return streams_.size() - closing_.size() - retired_.size();
 }
 
 const h2_request* h2_connection::request(std::int32_t stream) const {
-  const stream_state* s = find(stream);
-  return s != nullptr && s->announced ? &s->head : nullptr;
+  auto it = streams_.find(stream);
+  return it != streams_.end() && it->second.announced ? &it->second.head : nullptr;
 }
 
 std::string_view h2_connection::body(std::int32_t stream) const {

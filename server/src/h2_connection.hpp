@@ -120,8 +120,10 @@ class h2_connection {
   [[nodiscard]] std::string_view pending_output(std::size_t want = 64 * 1024);
   void consume(std::size_t n);
 
+  // The head of an announced stream; after its closed event, until the next take_events().
   [[nodiscard]] const h2_request* request(std::int32_t stream) const;
-  // Request body bytes received and not yet consumed.
+  // Request body bytes received and not yet consumed; empty once the stream closed (a body
+  // event may precede a closed event in the same batch).
   [[nodiscard]] std::string_view body(std::int32_t stream) const;
   // The owner has handled n body bytes: they leave body() and reopen the client's window.
   void consume_body(std::int32_t stream, std::size_t n);
@@ -138,7 +140,7 @@ class h2_connection {
   void drain();
 
   [[nodiscard]] bool done() const noexcept;  // nothing more to read or to write
-  [[nodiscard]] std::size_t open_streams() const noexcept { return streams_.size(); }
+  [[nodiscard]] std::size_t open_streams() const noexcept;
   [[nodiscard]] const h2_stats& stats() const noexcept { return stats_; }
 
  private:
@@ -155,6 +157,7 @@ class h2_connection {
     bool reset_by_peer = false;
     bool deferred = false;        // the data provider said DEFERRED; resume when bytes come
     bool wants_room = false;
+    bool closed = false;          // kept for the owner's batch of events, then erased
   };
   struct callbacks;
 
@@ -167,6 +170,8 @@ class h2_connection {
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, stream_state> streams_;
   std::vector<h2_event> events_;
+  std::vector<std::int32_t> closing_;  // closed since the last take_events()
+  std::vector<std::int32_t> retired_;  // closed before it: erased at the next one
   std::string out_;
   std::size_t out_sent_ = 0;
   std::uint32_t control_frames_ = 0;  // received since we last sent HEADERS or DATA

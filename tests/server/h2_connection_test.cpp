@@ -377,6 +377,31 @@ TEST(H2Connection, RapidResetEndsWithEnhanceYourCalm) {
   EXPECT_EQ(server.receive(client.flush()), h2_connection::status::closing);
 }
 
+TEST(H2Connection, AStreamResetInTheSameBatchKeepsItsHeadForTheOwner) {
+  h2_client client;
+  h2_connection server;
+  pump(client, server, ignore);
+  const auto id = client.request("GET", "/gone");
+  std::string bytes = client.flush();
+  nghttp2_submit_rst_stream(client.session(), NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  bytes += client.flush();
+  ASSERT_EQ(server.receive(bytes), h2_connection::status::ok);
+  const auto events = server.take_events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].what, h2_event::kind::request);
+  EXPECT_EQ(events[1].what, h2_event::kind::end_of_request);
+  EXPECT_EQ(events[2].what, h2_event::kind::closed);
+  EXPECT_TRUE(events[2].by_peer);
+  EXPECT_EQ(events[2].error, NGHTTP2_CANCEL);
+  ASSERT_NE(server.request(id), nullptr);
+  EXPECT_EQ(server.request(id)->path, "/gone");
+  EXPECT_FALSE(server.respond(id, 200, {}, true));
+  EXPECT_EQ(server.open_streams(), 0u);
+  EXPECT_TRUE(server.take_events().empty());
+  EXPECT_EQ(server.request(id), nullptr);
+  EXPECT_EQ(server.stats().resets_received[NGHTTP2_CANCEL], 1u);
+}
+
 TEST(H2Connection, ResetsAfterResponsesStartedAreNotPremature) {
   h2_client client;
   h2_connection server;
