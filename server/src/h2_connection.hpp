@@ -6,23 +6,28 @@
 // handle take_events() (request head, body, end of request, writable, closed), submit responses
 // and body with respond()/send_body(), then write pending_output() and consume() what went out.
 // It stops reading while pending_output() is large, and closes when done() or on a closing or
-// failed status. Each request body byte it has handled goes back with consume(), which is what
-// reopens the client's window: automatic WINDOW_UPDATE is off.
+// failed status. Each request body byte it has handled goes back with consume_body(), which is
+// what reopens the client's window: automatic WINDOW_UPDATE is off. Events come as a batch after
+// receive() returns, so a stream may have closed later in the batch: its head stays readable
+// until the next take_events(), its body and the calls that act on it are gone. The class has no
+// clock: streams that stay open and silent are bounded by the owner's per-stream deadlines.
 //
 // Memory bounds per connection: inbound body bytes <= the connection window (each stream's
-// <= its window), because the client may send no more than we have consumed; outbound body
-// queued <= max_concurrent_streams x max_queued_body_bytes; request heads <= max_concurrent_streams
-// x max_header_list_bytes; pending output grows only while the owner asks for it.
+// <= its window, or the protocol's 65535 before the client acknowledges our SETTINGS), because
+// the client may send no more than we have consumed; outbound body queued <=
+// max_concurrent_streams x max_queued_body_bytes; request heads <= max_concurrent_streams x
+// max_header_list_bytes; pending output grows only as far as the owner asks.
 //
 // Guards. From nghttp2 (options): HTTP messaging checks, the count of queued SETTINGS/PING ACKs
 // (max_outbound_ack: a peer that does not read), SETTINGS entries per frame, CONTINUATION frames
-// per header block (max_continuations), the reset token bucket (stream_reset_rate_limit: GOAWAY
-// INTERNAL_ERROR), REFUSED_STREAM past our un-ACKed max concurrent streams, no idle or closed
-// streams kept for RFC 7540 priorities (SETTINGS_NO_RFC7540_PRIORITIES, no_closed_streams).
-// Here: the header list size (431 and the owner never sees it), control frames received since
-// we last sent HEADERS or DATA (settings, ping, window update, priority, empty data floods), and
-// premature resets, Envoy's rapid-reset rule counted in streams, not seconds; the last two
-// end the connection with GOAWAY ENHANCE_YOUR_CALM.
+// per header block (max_continuations, a fatal error), the reset token bucket
+// (stream_reset_rate_limit: GOAWAY INTERNAL_ERROR), REFUSED_STREAM past our max concurrent
+// streams before the client acknowledged them (PROTOCOL_ERROR after), no idle or closed streams
+// kept for RFC 7540 priorities (SETTINGS_NO_RFC7540_PRIORITIES, no_closed_streams). Here: the
+// header list size (431, and the owner never sees the stream), control frames received since we
+// last sent HEADERS or DATA (SETTINGS, PING, WINDOW_UPDATE, PRIORITY, empty DATA floods), and
+// premature resets, Envoy's rapid-reset rule counted in streams rather than seconds; the last
+// two end the connection with GOAWAY ENHANCE_YOUR_CALM.
 #pragma once
 #include <array>
 #include <cstddef>
