@@ -74,6 +74,24 @@ setting endpoint_setting(std::string_view key, endpoint proxy_config::*member,
           }};
 }
 
+template <class Part>
+setting string_setting(std::string_view key, Part proxy_config::*part,
+                       std::string Part::*member, std::string_view help) {
+  return {key, kind::string, help,
+          [part, member](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+            c.*part.*member = std::string(t);
+            return std::nullopt;
+          }};
+}
+
+template <class Part>
+setting bool_setting_of(std::string_view key, Part proxy_config::*part, bool Part::*member,
+                        std::string_view help) {
+  return {key, kind::boolean, help, [part, member](proxy_config& c, std::string_view t) {
+            return parse_bool(t, c.*part.*member);
+          }};
+}
+
 constexpr std::uint64_t ms_max = 24ull * 3600 * 1000;
 
 const std::vector<setting>& settings() {
@@ -81,20 +99,62 @@ const std::vector<setting>& settings() {
       endpoint_setting("listen", &proxy_config::listen, "data listener, HOST:PORT"),
       endpoint_setting("admin_listen", &proxy_config::admin_listen,
                        "admin listener (/healthz, /readyz, /metrics), HOST:PORT"),
-      {"upstream", kind::string, "upstream origin, http://HOST:PORT",
+      {"upstream", kind::string, "upstream origin, http://HOST:PORT or https://HOST:PORT",
        [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
-         constexpr std::string_view scheme = "http://";
+         const auto expected = [t] {
+           return "expected http://HOST:PORT or https://HOST:PORT, got \"" + std::string(t) +
+                  "\"";
+         };
          std::string_view rest = t;
-         if (!rest.starts_with(scheme))
-           return "expected http://HOST:PORT, got \"" + std::string(t) + "\"";
-         rest.remove_prefix(scheme.size());
+         bool tls = false;
+         if (rest.starts_with("https://")) {
+           tls = true;
+           rest.remove_prefix(8);
+         } else if (rest.starts_with("http://")) {
+           rest.remove_prefix(7);
+         } else {
+           return expected();
+         }
          if (rest.ends_with('/')) rest.remove_suffix(1);
          const auto e = parse_endpoint(rest);
-         if (!e) return "expected http://HOST:PORT, got \"" + std::string(t) + "\"";
+         if (!e) return expected();
          c.upstream = std::string(t);
          c.upstream_endpoint = *e;
+         c.upstream_tls_settings.enabled = tls;
          return std::nullopt;
        }},
+      bool_setting_of("upstream_tls_verify", &proxy_config::upstream_tls_settings,
+                      &upstream_tls::verify,
+                      "check an https upstream's certificate chain and name"),
+      string_setting("upstream_tls_ca_file", &proxy_config::upstream_tls_settings,
+                     &upstream_tls::ca_file,
+                     "CA certificates (PEM) an https upstream's chain must end at; empty: the "
+                     "system's trust store"),
+      string_setting("upstream_tls_server_name", &proxy_config::upstream_tls_settings,
+                     &upstream_tls::server_name,
+                     "name sent as SNI and checked in an https upstream's certificate; empty: "
+                     "the upstream's host"),
+      string_setting("upstream_tls_certificate", &proxy_config::upstream_tls_settings,
+                     &upstream_tls::certificate,
+                     "client certificate (PEM) shown to an https upstream that asks for one"),
+      string_setting("upstream_tls_certificate_key", &proxy_config::upstream_tls_settings,
+                     &upstream_tls::certificate_key, "the client certificate's key (PEM)"),
+      string_setting("tls_certificate", &proxy_config::tls, &listener_tls::certificate,
+                     "certificate chain (PEM) of the data listener; with its key, the listener "
+                     "speaks TLS only"),
+      string_setting("tls_certificate_key", &proxy_config::tls, &listener_tls::certificate_key,
+                     "the listener certificate's key (PEM)"),
+      {"tls_min_version", kind::string, "oldest TLS version the listener accepts, 1.2 or 1.3",
+       [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
+         if (t != "1.2" && t != "1.3")
+           return "expected \"1.2\" or \"1.3\", got \"" + std::string(t) + "\"";
+         c.tls.min_version = std::string(t);
+         return std::nullopt;
+       }},
+      string_setting("tls_ciphers", &proxy_config::tls, &listener_tls::ciphers,
+                     "the listener's TLS 1.2 cipher list (OpenSSL syntax)"),
+      uint_setting("tls_handshake_timeout_ms", &proxy_config::tls_handshake_timeout_ms, 1, ms_max,
+                   "time for a client's TLS handshake"),
       uint_setting("upstream_resolve_interval_ms", &proxy_config::upstream_resolve_interval_ms, 0,
                    ms_max,
                    "how often the upstream's name is resolved again, 0 = once at start"),
@@ -370,6 +430,14 @@ void validate(proxy_config& c, std::vector<std::string>& errors) {
   if (!c.demo && c.listen.port != 0 && c.listen.port == c.admin_listen.port &&
       c.listen.host == c.admin_listen.host)
     errors.push_back("admin_listen: must differ from listen");
+  if (c.tls.certificate.empty() != c.tls.certificate_key.empty())
+    errors.push_back(c.tls.certificate.empty() ? "tls_certificate: required with tls_certificate_key"
+                                               : "tls_certificate_key: required with tls_certificate");
+  const upstream_tls& up = c.upstream_tls_settings;
+  if (up.certificate.empty() != up.certificate_key.empty())
+    errors.push_back(up.certificate.empty()
+                         ? "upstream_tls_certificate: required with upstream_tls_certificate_key"
+                         : "upstream_tls_certificate_key: required with upstream_tls_certificate");
 }
 
 std::optional<std::string> read_file(const std::string& path) {

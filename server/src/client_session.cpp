@@ -2,6 +2,9 @@
 // sending it and its body upstream, and the answers the proxy gives by itself.
 #include "client_session.hpp"
 
+#include <sys/socket.h>
+
+#include <array>
 #include <cstdio>
 #include <utility>
 
@@ -90,6 +93,13 @@ proxy_session::~proxy_session() {
 }
 
 task<void> proxy_session::run() {
+  if (const tls_context_ptr ctx = w_.tls->listener) {
+    const bool secured = co_await accept_tls(ctx);
+    if (!secured) {
+      stream_.close();
+      co_return;
+    }
+  }
   bool first = true;
   for (;;) {
     // Wait for the first byte of the next request under the idle deadline; the header
@@ -113,6 +123,54 @@ task<void> proxy_session::run() {
     if (!co_await handle_request()) break;
   }
   close_client();
+}
+
+task<bool> proxy_session::accept_tls(const tls_context_ptr& ctx) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto limit = milliseconds(cfg_->tls_handshake_timeout_ms);
+  stream_.expires_after(limit);
+  steady_timer deadline(stream_.get_executor(), limit);
+  auto first = co_await (stream_.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
+                         deadline.async_wait(use_tuple));
+  if (first.index() == 1) {
+    s_.stats.count(tls_handshake_result::timeout);
+    co_return false;
+  }
+  unsigned char byte = 0;
+  const ssize_t got = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (got <= 0) co_return false;
+  // Every TLS connection opens with a handshake record (content type 22).
+  if (byte != 0x16) {
+    s_.stats.count(tls_handshake_result::plain_http);
+    static constexpr std::string_view answer =
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 40\r\nConnection: close\r\n\r\n"
+        "plain HTTP request sent to the TLS port\n";
+    auto [ec, n] = co_await asio::async_write(stream_.tcp(), asio::buffer(answer), use_tuple);
+    if (!ec) {
+      // A lingering close, so the answer is not lost to a reset over unread request bytes.
+      stream_.shutdown_send();
+      std::array<char, 4096> sink;
+      for (std::size_t drained = 0; drained < 64 * 1024;) {
+        auto [rec, m] = co_await stream_.tcp().async_read_some(asio::buffer(sink), use_tuple);
+        if (rec) break;
+        drained += m;
+      }
+    }
+    stream_.close();
+    co_return false;
+  }
+  if (!stream_.start_tls(ctx, tls_role::server)) {
+    s_.stats.count(tls_handshake_result::failed);
+    co_return false;
+  }
+  auto [ec, n] = co_await stream_.async_handshake(use_tuple);
+  if (ec) {
+    s_.stats.count(is_timeout(ec) ? tls_handshake_result::timeout : tls_handshake_result::failed);
+    co_return false;
+  }
+  s_.stats.count(tls_handshake_result::ok);
+  co_return true;
 }
 
 task<bool> proxy_session::handle_request() {
@@ -310,7 +368,7 @@ task<bool> proxy_session::switch_protocols() {
   filter::rewrite_switching_response(res);
   ex_.decision = "tunnel";
   std::string upstream_pending;
-  tcp_socket& upstream = up_.switch_protocols(upstream_pending);
+  byte_stream& upstream = up_.switch_protocols(upstream_pending);
   if (!co_await write_client({}, true, &res.base())) {
     ex_.reason = "client_gone";
     co_return false;
@@ -325,7 +383,7 @@ task<bool> proxy_session::switch_protocols() {
   up_.shrink();
   stream_.expires_never();
   const tunnel_result r = co_await run_tunnel(
-      stream_.socket(), upstream, std::move(client_pending), std::move(upstream_pending),
+      stream_, upstream, std::move(client_pending), std::move(upstream_pending),
       w_.relay, milliseconds(cfg_->tunnel_idle_timeout_ms), s_.stats);
   ex_.bytes_out += r.bytes_to_client;
   ex_.aborted = r.broken;
@@ -366,8 +424,8 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
       // Waiting for the client, the upstream is watched too: it may answer (413, 401, ...)
       // before the body is whole, and that answer must not wait for a client that paused.
       using namespace asio::experimental::awaitable_operators;
-      auto won = co_await (stream_.socket().async_wait(tcp::socket::wait_read, use_tuple) ||
-                           up_.wait_readable() || idle.async_wait(use_tuple));
+      auto won = co_await (stream_.wait_readable() || up_.wait_readable() ||
+                           idle.async_wait(use_tuple));
       if (won.index() == 1) {
         const bool interim = co_await up_.read_interim();
         if (!interim) co_return request_outcome::upstream_failed;
@@ -426,7 +484,12 @@ task<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_o
 }
 
 task<bool> proxy_session::send_upstream_error(bool keep_ok) {
-  co_return co_await send_upstream_error_status(up_.failure().timed_out, keep_ok);
+  const upstream_failure& f = up_.failure();
+  if (f.detail.empty()) co_return co_await send_upstream_error_status(f.timed_out, keep_ok);
+  ex_.decision = "error";
+  ex_.reason = "upstream_tls";
+  co_return co_await send_simple(http::status::bad_gateway, f.detail + "\n",
+                                 keep_ok && client_keep_alive());
 }
 
 void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::time_point started) {
@@ -446,16 +509,11 @@ void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::ti
   s_.log.write(e);
 }
 
-void proxy_session::abort_client() {
-  beast::error_code ig;
-  stream_.socket().set_option(asio::socket_base::linger(true, 0), ig);
-  stream_.socket().close(ig);
-}
+void proxy_session::abort_client() { stream_.abort(); }
 
 void proxy_session::close_client() {
-  beast::error_code ig;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ig);
-  stream_.socket().close(ig);
+  stream_.shutdown_send();
+  stream_.close();
 }
 
 void start_proxy_session(shared_state& state, worker& w, tcp_socket socket) {

@@ -60,6 +60,10 @@ class proxy_session {
  private:
   using clock_type = std::chrono::steady_clock;
 
+  // On a TLS listener, before the first request: plain HTTP gets a 400 in the clear, and the
+  // handshake must finish within tls_handshake_timeout_ms.
+  task<bool> accept_tls(const tls_context_ptr& ctx);
+
   task<bool> handle_request();
 
   task<bool> exchange(filter::exchange_filter& ex_filter, relay_lease& relay);
@@ -124,7 +128,7 @@ class proxy_session {
   shared_state& s_;
   config_snapshot cfg_;  // renewed between exchanges: one exchange, one configuration
   worker& w_;
-  tcp_stream stream_;
+  byte_stream stream_;
   read_buffer buffer_;  // bounded: header limit plus one chunk line or trailer section
   std::string client_address_;
   bool peer_trusted_ = false;

@@ -16,6 +16,7 @@
 #include "demo_api.hpp"
 #include "proxy_server.hpp"
 #include "simple_http.hpp"
+#include "tls_context.hpp"
 #include "upstream_resolver.hpp"
 
 namespace {
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (loaded.check_only) {
+    const bfast::server::tls_build tls = bfast::server::build_tls(loaded.config);
+    if (!tls.errors.empty()) {
+      for (const auto& e : tls.errors)
+        std::fprintf(stderr, "bfast-proxy: config error: %s\n", e.c_str());
+      return 2;
+    }
     // The demo's upstream is its own listener, made at start.
     if (!loaded.config.demo) {
       boost::system::error_code ec;
@@ -103,6 +110,7 @@ int main(int argc, char** argv) {
       const auto ep = demo_acceptor.local_endpoint();
       cfg.upstream = url_of(ep);
       cfg.upstream_endpoint = {ep.address().to_string(), ep.port()};
+      cfg.upstream_tls_settings.enabled = false;
       bfast::server::serve_simple(demo_acceptor, bfast::server::demo_api);
       demo_thread = std::thread([&] { demo_ioc.run(); });
     }
@@ -116,6 +124,7 @@ int main(int argc, char** argv) {
       if (demo && r.errors.empty()) {
         r.config.upstream = demo_upstream;
         r.config.upstream_endpoint = demo_endpoint;
+        r.config.upstream_tls_settings.enabled = false;
       }
       return r;
     });

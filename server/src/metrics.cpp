@@ -104,6 +104,8 @@ std::string_view token(upstream_error_kind k) noexcept {
     case upstream_error_kind::body_reset: return "body_reset";
     case upstream_error_kind::body_timeout: return "body_timeout";
     case upstream_error_kind::send_timeout: return "send_timeout";
+    case upstream_error_kind::tls_verify: return "tls_verify";
+    case upstream_error_kind::tls_handshake: return "tls_handshake";
     case upstream_error_kind::count_: break;
   }
   return "unknown";
@@ -140,6 +142,13 @@ std::string metrics::render(bool draining) const {
   labelled_counter(out, "bfast_upstream_errors_total", "Upstream failures by kind.", "kind",
                    upstream_errors,
                    [](std::size_t i) { return token(static_cast<upstream_error_kind>(i)); });
+  labelled_counter(out, "bfast_tls_handshakes_total",
+                   "Client TLS handshakes on the data listener, by result.", "result",
+                   tls_handshakes, [](std::size_t i) -> std::string_view {
+                     static constexpr std::array<std::string_view, 4> names{
+                         "ok", "failed", "timeout", "plain_http"};
+                     return names[i];
+                   });
 
   auto plain = [&](std::string_view name, std::string_view help, std::int64_t v,
                    std::string_view type = "counter") {

@@ -50,8 +50,13 @@ enum class upstream_error_kind : std::uint8_t {
   body_reset,
   body_timeout,
   send_timeout,  // the request body stalled on its way up
+  tls_verify,     // the upstream's certificate was refused
+  tls_handshake,  // the TLS handshake with the upstream failed otherwise
   count_,
 };
+
+// How a client's TLS handshake on the data listener ended.
+enum class tls_handshake_result : std::uint8_t { ok, failed, timeout, plain_http, count_ };
 
 [[nodiscard]] std::string_view token(reject_kind k) noexcept;
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
@@ -71,6 +76,8 @@ struct metrics final : filter::decision_sink {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(reject_kind::count_)> rejected{};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(upstream_error_kind::count_)>
       upstream_errors{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(tls_handshake_result::count_)>
+      tls_handshakes{};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> responses_aborted{0};   // truncated upstream body: client reset
   std::atomic<std::uint64_t> upstream_retries{0};    // stale pooled connection, retried once
@@ -110,6 +117,9 @@ struct metrics final : filter::decision_sink {
   }
   void count(reject_kind k) noexcept {
     rejected[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count(tls_handshake_result r) noexcept {
+    tls_handshakes[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
   }
   void count(upstream_error_kind k) noexcept {
     upstream_errors[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);

@@ -65,10 +65,13 @@ proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
       resolver_(control_, stats_,
                 [this](const upstream_addresses& addresses) { use_upstream(addresses); }),
       drain_timer_(control_) {
+  tls_build tls = build_tls(*cfg_);
+  if (!tls.errors.empty()) throw std::runtime_error("config error: " + tls.errors.front());
   const unsigned n = io_threads(*cfg_);
   const auto none = std::make_shared<const std::vector<tcp::endpoint>>();
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<worker>(cfg_, none, stats_.upstream_pool));
+    workers_.back()->use(tls.contexts);
     guards_.push_back(asio::make_work_guard(workers_.back()->ioc));
   }
 }
@@ -222,31 +225,44 @@ void proxy_server::reload() {
   for (const std::string& m : keep_fixed_settings(*cfg_, next.config))
     std::fprintf(stderr, "bfast-proxy: reload: %s\n", m.c_str());
   auto snapshot = std::make_shared<const config::proxy_config>(std::move(next.config));
+  // Certificates are read again on every reload, so renewed files take effect without a restart.
+  tls_build tls = build_tls(*snapshot);
+  if (!tls.errors.empty()) {
+    refuse_reload(tls.errors);
+    return;
+  }
   const config::endpoint& up = snapshot->upstream_endpoint;
   if (up.host == cfg_->upstream_endpoint.host && up.port == cfg_->upstream_endpoint.port) {
-    apply_reload(std::move(snapshot), nullptr);
+    apply_reload(std::move(snapshot), std::move(tls.contexts), nullptr);
     return;
   }
   // A new upstream must resolve before anything changes; meanwhile the old one serves.
-  resolver_.resolve_once(up, [this, snapshot](const boost::system::error_code& ec,
-                                              std::vector<tcp::endpoint> found) {
+  resolver_.resolve_once(up, [this, snapshot, contexts = std::move(tls.contexts)](
+                                 const boost::system::error_code& ec,
+                                 std::vector<tcp::endpoint> found) {
     if (ec == asio::error::operation_aborted) return;
     if (ec) {
       refuse_reload({resolve_error(snapshot->upstream_endpoint, ec)});
       return;
     }
-    apply_reload(snapshot, std::make_shared<const std::vector<tcp::endpoint>>(std::move(found)));
+    apply_reload(snapshot, contexts,
+                 std::make_shared<const std::vector<tcp::endpoint>>(std::move(found)));
   });
 }
 
-void proxy_server::apply_reload(config_snapshot next, upstream_addresses addresses) {
+void proxy_server::apply_reload(config_snapshot next, tls_snapshot tls,
+                                upstream_addresses addresses) {
   const config_snapshot old = std::exchange(cfg_, next);
   transforms_.set_limits(next->transform_memory_budget_bytes, next->transform_inline_max_bytes);
   // Each worker swaps its pointer on its own thread: exchanges in flight keep the snapshot they
   // hold, and the next exchange on any connection takes the new one.
-  for (auto& w : workers_) asio::post(w->ioc, [wp = w.get(), next] { wp->use(next); });
-  // TLS certificates, once the listener has them, are loaded here from `next` and swapped in
-  // for new handshakes the same way.
+  // The TLS contexts go with the configuration they were built from: new handshakes take them,
+  // established connections keep theirs.
+  for (auto& w : workers_)
+    asio::post(w->ioc, [wp = w.get(), next, tls] {
+      wp->use(next);
+      wp->use(tls);
+    });
   if (addresses) {
     use_upstream(addresses);
     resolver_.watch(next->upstream_endpoint, milliseconds(next->upstream_resolve_interval_ms),

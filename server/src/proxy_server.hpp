@@ -42,7 +42,7 @@ class proxy_server {
   void finish(int code);
   void on_hangup(const boost::system::error_code& ec);
   void reload();
-  void apply_reload(config_snapshot next, upstream_addresses addresses);
+  void apply_reload(config_snapshot next, tls_snapshot tls, upstream_addresses addresses);
   void refuse_reload(const std::vector<std::string>& errors);
   void reload_done();
   void use_upstream(const upstream_addresses& addresses);

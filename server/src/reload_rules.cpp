@@ -30,9 +30,19 @@ std::string keep_member(const proxy_config& running, proxy_config& next) {
   return "(running " + was + ", new config " + asked + ")";
 }
 
-// Bound at start: the listeners' sockets, the thread counts, the access log's writer, the demo
-// API and the admin listener's connection cap.
-constexpr std::array<fixed_setting, 9> fixed_settings{{
+// Whether the listener speaks TLS is bound at start, with its socket; its certificate is not.
+std::string keep_listener_tls(const proxy_config& running, proxy_config& next) {
+  if (running.tls.enabled() == next.tls.enabled()) return {};
+  const std::string asked = next.tls.enabled() ? "TLS" : "cleartext";
+  next.tls = running.tls;
+  return std::string("(running ") + (running.tls.enabled() ? "TLS" : "cleartext") +
+         ", new config " + asked + ")";
+}
+
+// Bound at start: the listeners' sockets and whether the data listener speaks TLS, the thread
+// counts, the access log's writer, the demo API and the admin listener's connection cap.
+constexpr std::array<fixed_setting, 10> fixed_settings{{
+    {"tls_certificate", keep_listener_tls},
     {"listen", keep_member<&proxy_config::listen>},
     {"admin_listen", keep_member<&proxy_config::admin_listen>},
     {"threads", keep_member<&proxy_config::threads>},

@@ -19,6 +19,7 @@
 #include "io_types.hpp"
 #include "memory_trim.hpp"
 #include "metrics.hpp"
+#include "tls_context.hpp"
 #include "transform.hpp"
 #include "upstream_pool.hpp"
 
@@ -103,6 +104,12 @@ struct worker {
                     std::chrono::milliseconds(c->upstream_pool_idle_timeout_ms));
     cfg = std::move(c);
   }
+  // On this thread only: new handshakes take `t`; connections made before keep theirs, and
+  // pooled upstream connections of another TLS setting close.
+  void use(tls_snapshot t) {
+    pool.use_tls_context(t->upstream.get());
+    tls = std::move(t);
+  }
   // On this thread only (a resolution posts here): new connections go to `addresses`, and idle
   // ones to an address no longer among them close.
   void use(upstream_addresses addresses) {
@@ -124,6 +131,7 @@ struct worker {
   // Sessions of this thread, so a drain can close the ones waiting idle between requests.
   std::unordered_set<proxy_session*> sessions;
   config_snapshot cfg;
+  tls_snapshot tls = std::make_shared<const tls_contexts>();
   upstream_addresses upstream;
   std::size_t next_address = 0;
   asio::io_context ioc;  // last: destroyed first, while the members above still exist

@@ -10,7 +10,7 @@ using clock_type = std::chrono::steady_clock;
 
 class tunnel {
  public:
-  tunnel(tcp_socket& client, tcp_socket& upstream, relay_buffers& buffers,
+  tunnel(byte_stream& client, byte_stream& upstream, relay_buffers& buffers,
          std::chrono::milliseconds idle_timeout, metrics& stats)
       : client_(client),
         upstream_(upstream),
@@ -32,8 +32,8 @@ class tunnel {
 
   // One direction, from `from` to `to`, until `from` sends its FIN or something breaks.
   task<void> relay(bool to_upstream, std::string pending) {
-    tcp_socket& from = to_upstream ? client_ : upstream_;
-    tcp_socket& to = to_upstream ? upstream_ : client_;
+    byte_stream& from = to_upstream ? client_ : upstream_;
+    byte_stream& to = to_upstream ? upstream_ : client_;
     if (!pending.empty()) {
       const bool wrote = co_await write_all(to, pending.data(), pending.size(), to_upstream);
       if (!wrote) co_return fail();
@@ -41,15 +41,15 @@ class tunnel {
     }
     for (;;) {
       // Wait first and lease after: a direction with nothing to carry holds no buffer.
-      auto [wait_ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
+      auto [wait_ec] = co_await from.wait_readable();
       if (wait_ec) co_return fail();
       relay_lease buffer(buffers_);
       auto [ec, n] =
           co_await from.async_read_some(asio::buffer(buffer.data(), buffer.size()), use_tuple);
       if (ec == asio::error::eof) {
-        // Half-close: the other side hears the FIN, and the other direction carries on.
-        beast::error_code ig;
-        to.shutdown(tcp::socket::shutdown_send, ig);
+        // Half-close: the other side hears the FIN (after close_notify over TLS), and the
+        // other direction carries on.
+        to.shutdown_send();
         co_return;
       }
       if (ec) co_return fail();
@@ -75,16 +75,15 @@ class tunnel {
   }
 
   void close_both() noexcept {
-    beast::error_code ig;
-    client_.close(ig);
-    upstream_.close(ig);
+    client_.close();
+    upstream_.close();
   }
 
   [[nodiscard]] const tunnel_result& result() const noexcept { return result_; }
 
  private:
   // Every partial write counts as activity: a slow reader is not idle.
-  task<bool> write_all(tcp_socket& to, const char* data, std::size_t n, bool to_upstream) {
+  task<bool> write_all(byte_stream& to, const char* data, std::size_t n, bool to_upstream) {
     auto& counter =
         to_upstream ? stats_.tunnel_bytes_to_upstream : stats_.tunnel_bytes_to_client;
     std::uint64_t& total = to_upstream ? result_.bytes_to_upstream : result_.bytes_to_client;
@@ -108,8 +107,8 @@ class tunnel {
 
   void touch() noexcept { last_activity_ = clock_type::now(); }
 
-  tcp_socket& client_;
-  tcp_socket& upstream_;
+  byte_stream& client_;
+  byte_stream& upstream_;
   relay_buffers& buffers_;
   std::chrono::milliseconds idle_timeout_;
   metrics& stats_;
@@ -132,7 +131,7 @@ bool tunnel_slot::take(std::atomic<std::uint32_t>& taken, std::uint32_t max) noe
   return true;
 }
 
-task<tunnel_result> run_tunnel(tcp_socket& client, tcp_socket& upstream,
+task<tunnel_result> run_tunnel(byte_stream& client, byte_stream& upstream,
                                std::string client_pending, std::string upstream_pending,
                                relay_buffers& buffers, std::chrono::milliseconds idle_timeout,
                                metrics& stats) {

@@ -39,7 +39,7 @@ struct tunnel_result {
 // Relays until the tunnel ends, then leaves both sockets closed. `client_pending` and
 // `upstream_pending`: bytes each side sent that were read along with the request or the 101;
 // they go first.
-[[nodiscard]] task<tunnel_result> run_tunnel(tcp_socket& client, tcp_socket& upstream,
+[[nodiscard]] task<tunnel_result> run_tunnel(byte_stream& client, byte_stream& upstream,
                                              std::string client_pending,
                                              std::string upstream_pending,
                                              relay_buffers& buffers,

@@ -1,6 +1,7 @@
 #include "upstream_client.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
@@ -44,16 +45,17 @@ upstream_client::upstream_client(shared_state& state, worker& w, const config_sn
 
 bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
   s_.stats.count(kind);
-  failure_ = {kind, timed_out};
+  failure_ = {kind, timed_out, {}};
   abandon();
   return false;
 }
 
 task<bool> upstream_client::connect() {
-  stream_ = std::make_unique<tcp_stream>(w_.ioc.get_executor());
+  stream_ = std::make_unique<byte_stream>(w_.ioc.get_executor());
   reused_ = false;
+  // One deadline for the connection and its TLS handshake, as nginx's proxy_connect_timeout.
   stream_->expires_after(milliseconds(cfg_->upstream_connect_timeout_ms));
-  auto [ec, ep] = co_await stream_->async_connect(w_.next_upstream(), use_tuple);
+  auto [ec, ep] = co_await stream_->tcp().async_connect(w_.next_upstream(), use_tuple);
   if (ec)
     co_return fail(is_timeout(ec) ? upstream_error_kind::connect_timeout
                                   : upstream_error_kind::connect_refused,
@@ -61,7 +63,37 @@ task<bool> upstream_client::connect() {
   peer_ = ep;
   beast::error_code ig;
   stream_->socket().set_option(tcp::no_delay(true), ig);
-  co_return true;
+  if (!w_.tls->upstream) co_return true;
+  co_return co_await handshake();
+}
+
+task<bool> upstream_client::handshake() {
+  const tls_contexts& tls = *w_.tls;
+  if (!stream_->start_tls(tls.upstream, tls_role::client) ||
+      !prepare_upstream_tls(stream_->ssl(), tls, tls.upstream_verify)) {
+    const bool failed = fail(upstream_error_kind::tls_handshake, false);
+    failure_.detail = "upstream TLS: cannot set up the connection";
+    co_return failed;
+  }
+  auto [ec, n] = co_await stream_->async_handshake(use_tuple);
+  if (!ec) co_return true;
+  if (is_timeout(ec)) co_return fail(upstream_error_kind::connect_timeout, true);
+  const bool refused = SSL_get_verify_result(stream_->ssl()) != X509_V_OK;
+  std::string detail = upstream_tls_failure(stream_->ssl(), ec);
+  std::fprintf(stderr, "bfast-proxy: upstream %s: %s\n", tls.upstream_name.c_str(),
+               detail.c_str());
+  const bool failed =
+      fail(refused ? upstream_error_kind::tls_verify : upstream_error_kind::tls_handshake, false);
+  failure_.detail = std::move(detail);
+  co_return failed;
+}
+
+task<std::tuple<beast::error_code, std::size_t>> upstream_client::write_some(
+    const std::array<asio::const_buffer, 5>& pieces) {
+  // Cleartext writes go to the socket itself, outside the stream's deadline: the caller's
+  // idle timer bounds them.
+  if (!stream_->tls()) co_return co_await stream_->socket().async_write_some(pieces, use_tuple);
+  co_return co_await stream_->async_write_some(pieces, use_tuple);
 }
 
 task<bool> upstream_client::write_head() {
@@ -111,22 +143,22 @@ task<bool> upstream_client::send_head(const http::request_header<>& req, bool re
 task<bool> upstream_client::send_body(const body_piece& piece) {
   using namespace asio::experimental::awaitable_operators;
   body_incomplete_ = true;
-  auto& socket = stream_->socket();
   std::array<asio::const_buffer, 5> rest = piece.buffers();
   std::size_t left = asio::buffer_size(rest);
   // Only a write's progress restarts the idle deadline: a drip of interim responses does not.
-  steady_timer idle(socket.get_executor(), milliseconds(cfg_->upstream_body_idle_timeout_ms));
+  steady_timer idle(stream_->get_executor(), milliseconds(cfg_->upstream_body_idle_timeout_ms));
+  // The idle timer bounds the body; the header deadline starts again in read_header.
+  stream_->expires_never();
   while (left > 0) {
     // Raced against the upstream's readability: an upstream that answers and stops reading
     // would otherwise hold this write until the idle deadline, and its answer with it.
-    auto won = co_await (socket.async_write_some(rest, use_tuple) ||
-                         socket.async_wait(tcp::socket::wait_read, use_tuple) ||
+    auto won = co_await (write_some(rest) || stream_->wait_readable() ||
                          idle.async_wait(use_tuple));
     if (won.index() == 0) {
       auto [ec, n] = std::get<0>(won);
       if (ec) {
         // Not counted yet: the upstream may have answered before it closed (read_early_answer).
-        failure_ = {upstream_error_kind::reset_before_response, false};
+        failure_ = {upstream_error_kind::reset_before_response, false, {}};
         co_return false;
       }
       left -= n;
@@ -148,7 +180,7 @@ task<bool> upstream_client::send_body(const body_piece& piece) {
 }
 
 task<std::tuple<beast::error_code>> upstream_client::wait_readable() {
-  co_return co_await stream_->socket().async_wait(tcp::socket::wait_read, use_tuple);
+  co_return co_await stream_->wait_readable();
 }
 
 task<bool> upstream_client::read_interim() {
@@ -291,13 +323,13 @@ task<upstream_client::io_result> upstream_client::read_body(char* dst, std::size
   co_return io_result{ec, cap - parser_->get().body().size};
 }
 
-tcp_socket& upstream_client::switch_protocols(std::string& pending) {
+byte_stream& upstream_client::switch_protocols(std::string& pending) {
   const auto data = buffer_.data();
   pending.assign(static_cast<const char*>(data.data()), data.size());
   buffer_.clear();
   // The tunnel keeps its own deadline; the header deadline must not fire into it.
   stream_->expires_never();
-  return stream_->socket();
+  return *stream_;
 }
 
 void upstream_client::release() {
@@ -313,8 +345,7 @@ void upstream_client::release() {
 
 void upstream_client::abandon() noexcept {
   if (stream_) {
-    beast::error_code ig;
-    stream_->socket().close(ig);
+    stream_->close();
     stream_.reset();
   }
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,7 @@ namespace bfast::server {
 struct upstream_failure {
   upstream_error_kind kind = upstream_error_kind::bad_response;
   bool timed_out = false;
+  std::string detail;  // for the client's 502 when it says more than "unavailable" (TLS)
 };
 
 class upstream_client {
@@ -77,7 +79,7 @@ class upstream_client {
 
   // After a 101: the connection leaves this client for the tunnel and is never pooled. The
   // bytes read past the 101's header, the new protocol's first, move into `pending`.
-  [[nodiscard]] tcp_socket& switch_protocols(std::string& pending);
+  [[nodiscard]] byte_stream& switch_protocols(std::string& pending);
 
   // After a complete response: back to the pool if clean, else closed.
   void release();
@@ -91,6 +93,10 @@ class upstream_client {
 
  private:
   [[nodiscard]] task<bool> connect();
+  [[nodiscard]] task<bool> handshake();
+  // One write of the request body; the caller races it against the upstream's answer.
+  [[nodiscard]] task<std::tuple<beast::error_code, std::size_t>> write_some(
+      const std::array<asio::const_buffer, 5>& pieces);
   [[nodiscard]] task<bool> write_head();
   [[nodiscard]] bool fail(upstream_error_kind kind, bool timed_out);
   void start_body();
@@ -99,7 +105,7 @@ class upstream_client {
   shared_state& s_;
   worker& w_;
   const config_snapshot& cfg_;
-  std::unique_ptr<tcp_stream> stream_;
+  std::unique_ptr<byte_stream> stream_;
   tcp::endpoint peer_;
   bool reused_ = false;
   bool retryable_ = false;

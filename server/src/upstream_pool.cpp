@@ -7,8 +7,8 @@
 
 namespace bfast::server {
 
-bool quiet_now(tcp_stream& stream) noexcept {
-  if (!stream.socket().is_open()) return false;
+bool quiet_now(byte_stream& stream) noexcept {
+  if (!stream.socket().is_open() || stream.input_buffered()) return false;
   char byte;
   const ssize_t n = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -29,7 +29,7 @@ void upstream_pool::give_back(pooled_connection c) {
   const auto now = std::chrono::steady_clock::now();
   prune(now);
   if (max_idle_ == 0 || !c.stream) return;
-  if (!current(c.peer)) {
+  if (!current(c.peer) || c.stream->tls_context() != tls_context_) {
     stats_.retired.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -54,6 +54,13 @@ void upstream_pool::retain_only(const std::vector<tcp::endpoint>& addresses) {
   stats_.retired.fetch_add(static_cast<std::uint64_t>(idle_.end() - gone),
                            std::memory_order_relaxed);
   idle_.erase(gone, idle_.end());
+}
+
+void upstream_pool::use_tls_context(const SSL_CTX* ctx) {
+  if (ctx == tls_context_) return;
+  tls_context_ = ctx;
+  stats_.retired.fetch_add(idle_.size(), std::memory_order_relaxed);
+  idle_.clear();
 }
 
 void upstream_pool::arm_sweep(const executor& ex) {

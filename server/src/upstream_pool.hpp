@@ -10,17 +10,19 @@
 #include <optional>
 #include <vector>
 
+#include "byte_stream.hpp"
 #include "io_types.hpp"
 #include "metrics.hpp"
 
 namespace bfast::server {
 
-// Whether the socket has nothing to read right now: no byte waiting and no EOF or error.
-[[nodiscard]] bool quiet_now(tcp_stream& stream) noexcept;
+// Whether the connection has nothing to read right now: no byte waiting, no TLS record held,
+// and no EOF or error.
+[[nodiscard]] bool quiet_now(byte_stream& stream) noexcept;
 
 // An upstream connection and the address it is connected to.
 struct pooled_connection {
-  std::unique_ptr<tcp_stream> stream;
+  std::unique_ptr<byte_stream> stream;
   tcp::endpoint peer;
 };
 
@@ -38,7 +40,7 @@ class upstream_pool {
   ~upstream_pool() { close_all(); }
 
   // The most recently used connection that is quiet and has not idled too long. Held by
-  // pointer: moving a tcp_stream allocates a new state block.
+  // pointer: moving a stream allocates a new state block.
   pooled_connection take();
   // Keeps `c`, which the caller has checked ended its last response at its framing, unless its
   // address is no longer the upstream's.
@@ -51,6 +53,8 @@ class upstream_pool {
   // The upstream's addresses now: idle connections to any other close at once, and connections
   // to them in use are not kept after their response.
   void retain_only(const std::vector<tcp::endpoint>& addresses);
+  // The upstream's TLS context now (null: cleartext): connections made from another close.
+  void use_tls_context(const SSL_CTX* ctx);
   // Closes every idle connection and stops the sweep (shutdown: before the io_context goes).
   void close_all() noexcept;
 
@@ -68,6 +72,7 @@ class upstream_pool {
   std::chrono::milliseconds idle_timeout_;
   std::vector<entry> idle_;  // oldest first
   std::vector<tcp::endpoint> addresses_;  // sorted; empty: any address is the upstream's
+  const SSL_CTX* tls_context_ = nullptr;
   std::optional<steady_timer> sweeper_;
   bool sweep_armed_ = false;
   pool_counters& stats_;

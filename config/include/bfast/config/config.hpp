@@ -35,11 +35,35 @@ struct endpoint {
   [[nodiscard]] std::string to_string() const;
 };
 
+// TLS on the data listener: on when both files are set. The defaults are Mozilla's
+// "intermediate" profile: TLS 1.2 and 1.3, ECDHE with AEAD ciphers only.
+struct listener_tls {
+  std::string certificate;  // PEM, the leaf first, then its chain
+  std::string certificate_key;
+  std::string min_version = "1.2";  // "1.2" or "1.3"; 1.3 is always the most
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  [[nodiscard]] bool enabled() const { return !certificate.empty(); }
+};
+
+// TLS to an https:// upstream.
+struct upstream_tls {
+  bool enabled = false;   // from the upstream's scheme
+  bool verify = true;     // the certificate chain and the name
+  std::string ca_file;    // empty: the system's trust store
+  std::string server_name;  // SNI and the name checked; empty: the upstream's host
+  std::string certificate;  // a client certificate (mTLS), with its key
+  std::string certificate_key;
+};
+
 struct proxy_config {
   endpoint listen{"127.0.0.1", 8080};
   endpoint admin_listen{"127.0.0.1", 9901};
   std::string upstream = "http://127.0.0.1:8000";
   endpoint upstream_endpoint{"127.0.0.1", 8000};  // parsed from `upstream`
+  upstream_tls upstream_tls_settings;
+  listener_tls tls;
   // The upstream's name is resolved again this often, so rotating addresses are followed.
   std::uint32_t upstream_resolve_interval_ms = 5'000;  // 0 = resolved once, at start
   unsigned threads = 0;            // I/O threads; 0 = one per core
@@ -53,6 +77,7 @@ struct proxy_config {
 
   // Deadlines, in milliseconds.
   std::uint32_t client_header_timeout_ms = 10'000;
+  std::uint32_t tls_handshake_timeout_ms = 10'000;
   std::uint32_t keepalive_idle_timeout_ms = 60'000;
   std::uint32_t client_body_idle_timeout_ms = 30'000;
   std::uint32_t client_write_timeout_ms = 30'000;
