@@ -27,6 +27,9 @@ TWITTER = "/realworld/twitter.json"
 HANDSHAKE_TIMEOUT_MS = 300
 CLOSE_BOUND = 5
 REJECTED = "upstream TLS certificate rejected: "
+# Client hints that decide the representation, so that what TCP_INFO reads off the socket (which
+# a TLS handshake has already carried data on) does not.
+SLOW_LINK = ("-H", "RTT: 300", "-H", "Downlink: 1.6")
 
 
 def setUpModule():
@@ -304,8 +307,9 @@ class UpstreamTest(unittest.TestCase):
         cases = (("expired", {}, ("expired",)),
                  ("wrong_host", {}, ("mismatch",)),
                  ("self_signed", {}, ("self-signed", "self signed")),
-                 # The system store does not know the test CA.
-                 ("good", {"upstream_tls_ca_file": ""}, ("local issuer",)))
+                 # The system store does not know the test CA (nginx sends it in its chain).
+                 ("good", {"upstream_tls_ca_file": ""},
+                  ("self-signed certificate in certificate chain", "local issuer")))
         for server, config, words in cases:
             with self.subTest(server=server, config=config):
                 log = AccessLog(self)
@@ -356,6 +360,19 @@ class UpstreamTest(unittest.TestCase):
         self.assertEqual(len(lines), 1)
         self.assertIn(" verify=SUCCESS ", lines[0])
         self.assertIn('dn="CN=bfast-proxy client"', lines[0])
+
+    def test_other_handshake_failures_get_502(self):
+        # https:// to a cleartext server: its answer to the ClientHello is no ServerHello.
+        log = AccessLog(self)
+        proxy = start_proxy(self, f"https://localhost:{nginx.port}", stdout=log.file,
+                            access_log=True, upstream_tls_ca_file=certs.ca.cert)
+        r = curl(proxy.url + self.target())
+        self.assertEqual(r.status, 502)
+        self.assertTrue(r.body.startswith(b"upstream TLS handshake failed"), r.body)
+        self.assertEqual(log.entry(self.target())["reason"], "upstream_tls")
+        m = proxy.metrics()
+        self.assertEqual(m['bfast_upstream_errors_total{kind="tls_handshake"}'], 1)
+        self.assertEqual(m['bfast_upstream_errors_total{kind="tls_verify"}'], 0)
 
     def test_pooled_tls_connections_are_reused(self):
         proxy = self.proxy_to("good", upstream_pool_idle_timeout_ms=600_000)
@@ -423,8 +440,8 @@ class SameBytesTest(unittest.TestCase):
     def test_same_bodies_and_status_as_cleartext(self):
         transcoded = 0
         for path in sample_documents():
-            for accept in ((), BFAST):
-                with self.subTest(doc=path, bfast=bool(accept)):
+            for accept in (SLOW_LINK, (*BFAST, *SLOW_LINK)):
+                with self.subTest(doc=path, bfast=BFAST[1] in accept):
                     clear = curl(self.clear.url + path, *accept)
                     self.assertEqual(clear.status, 200)
                     for proxy in (self.tls, self.chain):
