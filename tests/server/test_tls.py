@@ -24,7 +24,7 @@ from tls_upstream import SilentListener, TlsNginx
 TWITTER = "/realworld/twitter.json"
 # A deadline the listener is configured with, and a bound on waiting for it to act that the
 # default (10 s) would overrun: the bound is generous, never an expectation of speed.
-HANDSHAKE_TIMEOUT_MS = 300
+HANDSHAKE_TIMEOUT_MS = 1000
 CLOSE_BOUND = 5
 REJECTED = "upstream TLS certificate rejected: "
 # Client hints that decide the representation, so that what TCP_INFO reads off the socket (which
@@ -513,6 +513,16 @@ class ReloadTest(unittest.TestCase):
         missing = check_config(self.proxy.config_path)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("tls_certificate", missing.stderr)
+
+    def test_check_config_names_a_missing_or_mismatched_key(self):
+        os.unlink(self.key)
+        missing = check_config(self.proxy.config_path)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("tls_certificate_key", missing.stderr)
+        shutil.copyfile(certs.server2.key, self.key)  # another certificate's key
+        mismatched = check_config(self.proxy.config_path)
+        self.assertNotEqual(mismatched.returncode, 0)
+        self.assertIn("tls_certificate_key", mismatched.stderr)
 
 
 if __name__ == "__main__":
