@@ -65,7 +65,7 @@ class Pair:
         self.cert, self.key, self.chain, self.cn, self.serial = cert, key, chain, cn, serial
 
 
-class TestCertificates:
+class Certificates:
     """Makes every certificate at once in a fresh temp dir; cleanup() removes it."""
 
     def __init__(self):
