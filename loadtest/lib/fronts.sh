@@ -3,10 +3,15 @@
 # (spawn, forget_pid, wait_http, free_ports, render_nginx, start_nginx) and its globals
 # ($state, $kit, $py, $proxy, $have_proxy, $workers).
 
-declare -A front_port front_accept front_encoding front_pid
+declare -A front_port front_accept front_encoding front_pid front_scheme
 fronts=()
 add_front() {
   fronts+=("$1"); front_port[$1]=$2; front_accept[$1]=$3; front_encoding[$1]=$4; front_pid[$1]=$5
+}
+
+# http, or https for the fronts lib/tls.sh starts.
+scheme_of() {
+  echo "${front_scheme[$1]:-http}"
 }
 
 # HAProxy in the foreground (-db), so its PID is the one spawn recorded and cleanup stops it.
@@ -20,10 +25,13 @@ start_haproxy() {
     { echo "run: $name did not start:" >&2; tail -5 "$state/$name.out" >&2; exit 1; }
 }
 
-# One bfast-proxy per policy, so each front's CPU and memory are its own process's.
+# One bfast-proxy per policy, so each front's CPU and memory are its own process's. Extra
+# arguments (certificate, key, ciphers) go to proxy_config.py and make the listener TLS-only;
+# the admin listener stays cleartext, so readiness is polled there either way.
 start_proxy() {
   local name=$1 port=$2 admin=$3 mode=$4
-  "$py" "$kit/lib/proxy_config.py" "$mode" "$workers" >"$state/$name.json"
+  shift 4
+  "$py" "$kit/lib/proxy_config.py" "$mode" "$workers" "$@" >"$state/$name.json"
   spawn "$state/$name.out" "$proxy" --listen "127.0.0.1:$port" \
     --upstream "http://127.0.0.1:$origin_port" --admin-listen "127.0.0.1:$admin" \
     --config "$state/$name.json" --threads "$workers"
@@ -31,18 +39,25 @@ start_proxy() {
     { echo "run: $name did not start:" >&2; tail -5 "$state/$name.out" >&2; exit 1; }
 }
 
-start_fronts() {
-  local proxy_port gzip1_port gzip6_port haproxy_port auto_port lz4_port none_port \
-    pass_port auto_admin lz4_admin none_admin pass_admin level port_var gzip
-  read -r origin_port proxy_port gzip1_port gzip6_port haproxy_port auto_port lz4_port none_port \
-    pass_port auto_admin lz4_admin none_admin pass_admin <<<"$(free_ports 13)"
+# The origin, which is also the nginx-direct front.
+start_origin() {
+  read -r origin_port <<<"$(free_ports 1)"
   fronts=()
-
-  log "starting nginx origin, nginx and HAProxy fronts ($workers worker(s)/thread(s) each)"
+  log "starting the nginx origin ($workers worker(s))"
   render_nginx "$kit/nginx/origin.conf.in" "$state/origin.conf" origin "$origin_port" ""
   start_nginx origin "$state/origin.conf" "$origin_port"
   add_front nginx-direct "$origin_port" application/json "" "$last_pid"
   origin_pid=$last_pid
+}
+
+start_fronts() {
+  local proxy_port gzip1_port gzip6_port haproxy_port auto_port lz4_port none_port \
+    pass_port auto_admin lz4_admin none_admin pass_admin level port_var gzip
+  start_origin
+  read -r proxy_port gzip1_port gzip6_port haproxy_port auto_port lz4_port none_port \
+    pass_port auto_admin lz4_admin none_admin pass_admin <<<"$(free_ports 12)"
+
+  log "starting nginx and HAProxy fronts ($workers worker(s)/thread(s) each)"
 
   render_nginx "$kit/nginx/front.conf.in" "$state/proxy.conf" proxy "$proxy_port" "gzip off;"
   start_nginx proxy "$state/proxy.conf" "$proxy_port"

@@ -16,6 +16,9 @@ XBFAST_GOALS = (
     ("users-10k", "bfast-auto", "nginx-gzip1", 2.0, "nginx + gzip 1"),
     ("twitter", "bfast-lz4", "nginx-gzip1", 3.5, "nginx + gzip 1"),
 )
+# TLS pass-through: bfast-tls req/s at least this × nginx-tls on each of these payloads.
+TLS_PAYLOADS = ("users-1k", "users-1m")
+TLS_AT_LEAST = 0.9
 IDLE_RSS_LIMIT_MB = 8
 PER_CONNECTION_LIMIT_KIB = 8
 STEADY_LIMIT = 2.0
@@ -84,6 +87,21 @@ def xbfast_rows(rep):
             goal = f"x-bfast {payload}: {front} req/s ≥ {at_least:g}× {name}"
             mine = [[goal, NOT_MEASURED, "—", "—"]]
         rows += mine
+    return rows
+
+
+def tls_rows(rep):
+    rows = []
+    for w in rep.tls_worker_counts():
+        cells = rep.tls_cells_at(w)
+        for payload in TLS_PAYLOADS:
+            goal = (f"TLS pass-through {payload}, {threads(w)}: bfast-tls req/s ≥ {TLS_AT_LEAST:g}× "
+                    "nginx TLS")
+            rows.append(ratio_row(rep, cells, payload, "bfast-tls", "nginx-tls", TLS_AT_LEAST, goal))
+    if not rows:
+        goal = (f"TLS pass-through {', '.join(TLS_PAYLOADS)}: bfast-tls req/s ≥ {TLS_AT_LEAST:g}× "
+                "nginx TLS")
+        rows.append([goal, NOT_MEASURED, "—", "—"])
     return rows
 
 
@@ -242,7 +260,10 @@ def net_goal_tables(rep):
 def goal_rows(rep):
     if rep.meta.get("mode") == "net":
         return net_rows(rep)
-    return pass_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep) + net_rows(rep)
+    if rep.meta.get("mode") == "tls":
+        return tls_rows(rep)
+    return (pass_rows(rep) + tls_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
+            + net_rows(rep))
 
 
 def machine_line(rep):

@@ -23,6 +23,8 @@ FRONT_LABELS = {
     "bfast-lz4": "bfast-proxy, x-bfast, lz4 forced",
     "bfast-none": "bfast-proxy, x-bfast, uncompressed",
     "bfast-pass": "bfast-proxy, JSON pass-through",
+    "nginx-tls": "nginx proxy_pass, TLS listener",
+    "bfast-tls": "bfast-proxy, JSON pass-through, TLS listener",
 }
 FORMAT_LABELS = {
     "json": "JSON (nginx proxy_pass)",
@@ -111,6 +113,8 @@ class Report:
         self.steady = load_jsonl(os.path.join(data, "steady.jsonl"))
         self.latency = load_jsonl(os.path.join(data, "latency.jsonl"))
         self.speeds = load_jsonl(os.path.join(data, "decoder_speeds.jsonl"))
+        self.tls = load_jsonl(os.path.join(data, "tls.jsonl"))
+        self.tls_sessions = load_jsonl(os.path.join(data, "tls_sessions.jsonl"))
         # Runs before the Python client had only the node one.
         for rec in self.net:
             rec.setdefault("client", "ts")
@@ -132,7 +136,7 @@ class Report:
         self.sizes = {}
         for rec in self.checks:
             self.sizes[rec["payload"]] = int(rec["json_bytes"])
-        for rec in self.wrk + self.net:
+        for rec in self.wrk + self.tls + self.net:
             self.sizes.setdefault(rec["payload"], rec["json_bytes"])
         for rec in self.speeds:
             if rec.get("speed") == "json":
@@ -160,6 +164,13 @@ class Report:
     def cells_at(self, workers):
         """The throughput cells measured with WORKERS workers/threads per server."""
         return self.wrk_cells([r for r in self.wrk if int(r["workers"]) == workers])
+
+    def tls_worker_counts(self):
+        return sorted({int(r["workers"]) for r in self.tls})
+
+    def tls_cells_at(self, workers):
+        """The TLS pass-through cells measured with WORKERS workers/threads per server."""
+        return self.wrk_cells([r for r in self.tls if int(r["workers"]) == workers])
 
     # ----- throughput -----------------------------------------------------------------------
     def wrk_cells(self, records=None):
@@ -278,6 +289,68 @@ class Report:
         fig.savefig(os.path.join(self.out, name), dpi=100)
         self.plt.close(fig)
         return f"![{alt}]({name})\n"
+
+    # ----- TLS pass-through ------------------------------------------------------------------
+    def tls_section(self):
+        m = self.meta
+        if not self.tls:
+            note = m.get("tls_note", "")
+            return f"## TLS pass-through (wrk over HTTPS)\n\nNot measured in this run{': ' + note if note else ''}.\n"
+        conns = int(m["connections"])
+        parts = [
+            "## TLS pass-through (wrk over HTTPS)\n",
+            "nginx with an `ssl` listener (`nginx/front.conf.in` with `nginx/tls.conf.in`) and "
+            "bfast-proxy with a TLS listener (`tls_certificate`, `tls_certificate_key`, "
+            "`tls_min_version` 1.2, `tls_ciphers`), both proxying JSON from the same cleartext "
+            "origin; requests ask `Accept: application/json`. Both have the same certificate (a "
+            "throwaway ECDSA P-256 one made by `openssl req` for the run), TLSv1.2 and TLSv1.3, "
+            f"and the same TLS 1.2 cipher list in the server's order: `{m.get('tls_ciphers', '?')}`. "
+            f"wrk, 1 thread, {conns} keep-alive connections for bodies under 1 MB and "
+            f"{max(1, conns // 4)} for larger ones, {m['duration_s']} s per cell, {m['reps']} "
+            "repetition(s), cells interleaved. Each connection handshakes once, so the cells "
+            "measure record encryption and proxying, not handshakes. Medians, with the smallest "
+            "and largest repetition in brackets; the ratio compares medians of req/s.\n",
+        ]
+        if self.tls_sessions:
+            parts.append("What a client gets (`openssl s_client`, offering its defaults or TLS 1.2 "
+                         "only; verified against the run's certificate):\n")
+            parts.append(table(["front", "client offers", "protocol", "cipher", "key exchange", "verify"],
+                               [[FRONT_LABELS.get(r["front"], r["front"]),
+                                 "TLS 1.2 only" if r["offer"] == "-tls1_2" else "its defaults",
+                                 r["protocol"] or "no handshake", r["cipher"] or "—",
+                                 r["key_exchange"] or "—", r["verify"] or "—"]
+                                for r in self.tls_sessions]) + "\n")
+        counts = self.tls_worker_counts()
+        for workers in counts:
+            cells = self.tls_cells_at(workers)
+            clear = self.cells_at(workers) if self.wrk else {}
+            rows = []
+            for payload in dict.fromkeys(r["payload"] for r in self.tls):
+                for front in ("bfast-tls", "nginx-tls"):
+                    cell = cells.get((payload, front))
+                    if cell is None:
+                        continue
+                    label = [payload_label(payload, self.sizes.get(payload)), FRONT_LABELS[front]]
+                    if not cell:
+                        rows.append(label + ["failed"] + ["—"] * 7)
+                        continue
+                    rows.append(label + [
+                        fmt_spread([r["rps"] for r in cell], 4),
+                        fmt_num(self.med(cell, "p50_ms")), fmt_num(self.med(cell, "p99_ms")),
+                        fmt_num(self.med(cell, "cpu_per_1k")), fmt_num(self.med(cell, "peak_rss_mb")),
+                        fmt_ratio(self.ratio(cells, payload, front, "nginx-tls")),
+                        fmt_ratio(self.ratio(clear, payload, "bfast-pass", "nginx-proxy"))
+                        if front == "bfast-tls" else "",
+                        sum(r["errors"] for r in cell),
+                    ])
+            if len(counts) > 1:
+                parts.append(f"### {workers} worker(s)/thread(s) per server\n")
+            parts.append(table(["payload", "front", "req/s", "p50 ms", "p99 ms", "front CPU s/1k",
+                                "peak RSS MB", "× nginx TLS", "cleartext: bfast-pass × nginx proxy_pass",
+                                "errors"], rows) + "\n")
+        parts.append("The last column is the same ratio without TLS from this run's throughput cells "
+                     "(— where the mode ran none), to tell TLS's share from the proxying's.\n")
+        return "\n".join(parts)
 
     # ----- memory ----------------------------------------------------------------------------
     def memory_rows(self):
@@ -399,7 +472,10 @@ class Report:
         if not self.plt:
             return ""
         # The fronts that send the JSON itself are the 1.0 line.
-        shown = [f for f in fronts if f not in ("nginx-direct", "nginx-proxy", "bfast-pass")]
+        shown = [f for f in fronts if f not in ("nginx-direct", "nginx-proxy", "bfast-pass",
+                                                "nginx-tls", "bfast-tls")]
+        if not shown:
+            return ""
 
         def fraction(front, payload):
             c = by.get((payload, front))
@@ -671,7 +747,7 @@ class Report:
         return out
 
     def targets_section(self):
-        if self.meta["mode"] == "small":
+        if self.meta["mode"] in ("small", "tls"):
             return ""
         return "\n".join([
             "## Other targets\n",
@@ -717,7 +793,9 @@ class Report:
             ("nginx-gzip6", "Accept: application/json, Accept-Encoding: gzip"),
             ("haproxy", "Accept: application/json"),
             ("bfast-auto", "Accept: application/x-bfast"), ("bfast-lz4", "Accept: application/x-bfast"),
-            ("bfast-none", "Accept: application/x-bfast"), ("bfast-pass", "Accept: application/json"))
+            ("bfast-none", "Accept: application/x-bfast"), ("bfast-pass", "Accept: application/json"),
+            ("nginx-tls", "Accept: application/json, over HTTPS"),
+            ("bfast-tls", "Accept: application/json, over HTTPS"))
             if f in self.fronts]
         notes = [n for n in (m.get("proxy_note"), self.chart_note) if n]
         intro = {"quick": "A quick smoke run: short cells, single repetitions; not for quoting.",
@@ -726,7 +804,9 @@ class Report:
                           "low-load latency of users-8m; no network profiles.",
                  "net": "A network-only run (`--net-only`): the network profiles with both "
                         "clients, the checks of the fronts they use and the decoder speeds; no "
-                        "wrk, memory or latency cells."}.get(m["mode"], "A full run.")
+                        "wrk, memory or latency cells.",
+                 "tls": "A TLS-only run (`--tls-only`): the origin and the two TLS fronts, "
+                        "checked, then the TLS pass-through cells."}.get(m["mode"], "A full run.")
         headline = self.headline()
         body = [
             f"# bfast-proxy measurement report: {m['date']}",
@@ -755,6 +835,7 @@ class Report:
             self.targets_section(),
             self.checks_section(),
             self.throughput_section(),
+            self.tls_section(),
             self.memory_section(),
             goals.details_section(self),
             self.network_section(),
@@ -768,6 +849,12 @@ class Report:
         """The README's Performance section for this run, with a link relative to the project root."""
         project = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         link = os.path.relpath(os.path.join(os.path.abspath(self.out), "report.md"), project)
+        if self.meta["mode"] == "tls":
+            return ("## Performance: TLS pass-through\n\n"
+                    "bfast-proxy's TLS listener against nginx's `ssl` listener, both passing JSON "
+                    "through from one cleartext origin, measured by `loadtest/run --tls-only`.\n\n"
+                    f"{goals.goal_section(self, '###')}\n"
+                    f"Full report, with every table and the raw data: [{link}]({link}).\n")
         if self.meta["mode"] == "small":
             return ("## Performance: small responses\n\n"
                     "bfast-proxy against nginx and HAProxy on 1 KB and 10 KB JSON, measured side "

@@ -123,11 +123,6 @@ byte_stream::step byte_stream::result_of(int ret, std::size_t n) {
   }
 }
 
-task<std::tuple<beast::error_code>> byte_stream::wait_readable() {
-  if (input_buffered()) co_return std::tuple<beast::error_code>{};
-  co_return co_await tcp_.socket().async_wait(tcp::socket::wait_read, use_tuple);
-}
-
 bool byte_stream::input_buffered() const noexcept { return ssl_ && SSL_has_pending(ssl_) == 1; }
 
 void byte_stream::shutdown_send() noexcept {

@@ -74,7 +74,19 @@ class byte_stream {
 
   // Completes when a read would find something without waiting: a byte or an EOF on the
   // socket, or a record OpenSSL already holds. Reads nothing, so it may lose a race safely.
-  task<std::tuple<beast::error_code>> wait_readable();
+  template <class Token>
+  auto async_wait_readable(Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code)>(
+        [this](auto handler) {
+          if (!input_buffered()) {
+            tcp_.socket().async_wait(tcp::socket::wait_read, std::move(handler));
+            return;
+          }
+          auto ex = get_executor();
+          asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(beast::error_code{}); });
+        },
+        token);
+  }
   // Whether the stream holds bytes not yet read from it (TLS only: the socket's own are not).
   [[nodiscard]] bool input_buffered() const noexcept;
 

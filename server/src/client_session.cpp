@@ -424,7 +424,7 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
       // Waiting for the client, the upstream is watched too: it may answer (413, 401, ...)
       // before the body is whole, and that answer must not wait for a client that paused.
       using namespace asio::experimental::awaitable_operators;
-      auto won = co_await (stream_.wait_readable() || up_.wait_readable() ||
+      auto won = co_await (stream_.async_wait_readable(use_tuple) || up_.wait_readable() ||
                            idle.async_wait(use_tuple));
       if (won.index() == 1) {
         const bool interim = co_await up_.read_interim();

@@ -41,7 +41,7 @@ class tunnel {
     }
     for (;;) {
       // Wait first and lease after: a direction with nothing to carry holds no buffer.
-      auto [wait_ec] = co_await from.wait_readable();
+      auto [wait_ec] = co_await from.async_wait_readable(use_tuple);
       if (wait_ec) co_return fail();
       relay_lease buffer(buffers_);
       auto [ec, n] =

@@ -152,7 +152,7 @@ task<bool> upstream_client::send_body(const body_piece& piece) {
   while (left > 0) {
     // Raced against the upstream's readability: an upstream that answers and stops reading
     // would otherwise hold this write until the idle deadline, and its answer with it.
-    auto won = co_await (write_some(rest) || stream_->wait_readable() ||
+    auto won = co_await (write_some(rest) || stream_->async_wait_readable(use_tuple) ||
                          idle.async_wait(use_tuple));
     if (won.index() == 0) {
       auto [ec, n] = std::get<0>(won);
@@ -180,7 +180,7 @@ task<bool> upstream_client::send_body(const body_piece& piece) {
 }
 
 task<std::tuple<beast::error_code>> upstream_client::wait_readable() {
-  co_return co_await stream_->wait_readable();
+  co_return co_await stream_->async_wait_readable(use_tuple);
 }
 
 task<bool> upstream_client::read_interim() {
