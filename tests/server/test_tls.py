@@ -254,6 +254,62 @@ class ListenerSettingsTest(unittest.TestCase):
         wait_for(lambda: counts() == expected, f"handshake counts {expected}")
 
 
+class DeadlinesOverTlsTest(unittest.TestCase):
+    """The connection's deadlines after the handshake, which TLS reads and writes keep on their
+    own timers: each must close a TLS client that stalls at its phase."""
+
+    def tls_socket(self, port, rcvbuf=None):
+        raw = socket.socket()
+        if rcvbuf:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.settimeout(START_TIMEOUT)
+        raw.connect(("127.0.0.1", port))
+        context = ssl.create_default_context(cafile=certs.ca.cert)
+        sock = context.wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_a_silent_client_after_the_handshake_meets_the_header_deadline(self):
+        proxy = start_proxy(self, **listener_tls(), client_header_timeout_ms=300)
+        sock = self.tls_socket(proxy.port)
+        self.assertTrue(closed_within(sock, CLOSE_BOUND), "a silent TLS client stays connected")
+
+    def test_an_idle_kept_alive_connection_is_closed(self):
+        proxy = start_proxy(self, **listener_tls(), keepalive_idle_timeout_ms=300)
+        client = TlsClient(proxy.port)
+        self.addCleanup(client.close)
+        reply = client.get(TWITTER)
+        self.assertEqual((reply.status, reply.complete), (200, True))
+        self.assertTrue(closed_within(client.sock, CLOSE_BOUND),
+                        "an idle TLS connection outlives keepalive_idle_timeout_ms")
+
+    def test_a_stalled_request_body_meets_the_body_idle_deadline(self):
+        proxy = start_proxy(self, **listener_tls(), client_body_idle_timeout_ms=300)
+        sock = self.tls_socket(proxy.port)
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n"
+                     + b"x" * 10)
+        self.assertTrue(closed_within(sock, CLOSE_BOUND),
+                        "a TLS client that stops sending its body stays connected")
+
+    def test_a_client_that_stops_reading_meets_the_write_deadline(self):
+        proxy = start_proxy(self, **listener_tls(), client_write_timeout_ms=300)
+        # Pipelined requests for 2.2 MB each, none read: more than the socket buffers hold, so
+        # a write waits on the client, and the write deadline must end it.
+        sock = self.tls_socket(proxy.port, rcvbuf=4096)
+        request = b"GET /realworld/canada.json HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        sock.sendall(request * 8)
+        wait_for(lambda: proxy.metrics().get("bfast_open_connections") == 0,
+                 "the proxy to close a TLS client that stopped reading")
+        received = 0
+        sock.settimeout(START_TIMEOUT)
+        try:
+            while chunk := sock.recv(65536):
+                received += len(chunk)
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        self.assertLess(received, 8 * len(original("/realworld/canada.json")))
+
+
 class AccessLog:
     """A proxy's access log, written to a file the test reads back."""
 
