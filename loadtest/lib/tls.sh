@@ -57,7 +57,9 @@ record_session() {
   local front=$1 offer=$2 out=$work/s_client.out protocol cipher group
   local args=(s_client -connect "127.0.0.1:${front_port[$front]}" -servername localhost -CAfile "$tls_cert")
   [ "$offer" = default ] || args+=("$offer")
-  bounded 20 "$out" openssl "${args[@]}" || true
+  # Its stdin ends a second later: s_client prints the session (protocol, cipher) once a TLS 1.3
+  # server's ticket has come, after the handshake, and an immediate EOF races that.
+  bounded 20 "$out" bash -c 'sleep 1 | openssl "$@"' openssl "${args[@]}" || true
   protocol=$(sed -n 's/^ *Protocol *: *//p' "$out" | head -1)
   cipher=$(sed -n 's/^ *Cipher *: *//p' "$out" | head -1)
   group=$(sed -n 's/^Server Temp Key: *//p' "$out" | head -1)

@@ -40,9 +40,10 @@ def wait_for_port(port, proc, what):
 
 
 class Nginx:
-    """nginx-light serving ../shared/corpus as application/json, with ETags."""
+    """nginx-light serving ../shared/corpus as application/json, with ETags. `more_http`, given
+    nginx's directory, returns more of the http block (more servers, say)."""
 
-    def __init__(self):
+    def __init__(self, more_http=None):
         self.dir = tempfile.mkdtemp(prefix="bfast-nginx-")
         self.port = free_port()
         for d in ("logs", "tmp"):
@@ -69,6 +70,7 @@ http {{
     root {CORPUS};
     etag on;
   }}
+  {more_http(self.dir) if more_http else ""}
 }}
 """
         self.conf = os.path.join(self.dir, "nginx.conf")
