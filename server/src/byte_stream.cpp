@@ -32,11 +32,13 @@ byte_stream::~byte_stream() {
 }
 
 void byte_stream::expires_after(std::chrono::milliseconds d) {
+  if (pipe_) pipe_->expires_after(d);
   tcp_.expires_after(d);
   deadline_ = std::chrono::steady_clock::now() + d;
 }
 
 void byte_stream::expires_never() {
+  if (pipe_) pipe_->expires_never();
   tcp_.expires_never();
   deadline_.reset();
 }
@@ -126,6 +128,7 @@ byte_stream::step byte_stream::result_of(int ret, std::size_t n) {
 bool byte_stream::input_buffered() const noexcept { return ssl_ && SSL_has_pending(ssl_) == 1; }
 
 void byte_stream::shutdown_send() noexcept {
+  if (pipe_) return pipe_->shutdown_send();
   if (ssl_ && !tls_broken_ && !tls_shut_ && SSL_is_init_finished(ssl_)) {
     ERR_clear_error();
     // Non-blocking: close_notify goes out when the socket takes it, else not at all.
@@ -138,12 +141,14 @@ void byte_stream::shutdown_send() noexcept {
 }
 
 void byte_stream::close() noexcept {
+  if (pipe_) return pipe_->close();
   if (ssl_ && tcp_.socket().is_open()) shutdown_send();
   beast::error_code ig;
   tcp_.socket().close(ig);
 }
 
 void byte_stream::abort() noexcept {
+  if (pipe_) return pipe_->abort();
   beast::error_code ig;
   tcp_.socket().set_option(asio::socket_base::linger(true, 0), ig);
   tcp_.socket().close(ig);

@@ -1,5 +1,7 @@
-// A connection's byte stream, cleartext or TLS, chosen at run time, so that the sessions, the
-// upstream client, the pool and the tunnel are written once for both.
+// A connection's byte stream, cleartext, TLS or one end of an in-memory pipe (an HTTP/2 stream's
+// exchange, stream_pipe.hpp), chosen at run time, so that the sessions, the upstream client, the
+// pool and the tunnel are written once for all. A pipe stream has an unopened socket: its
+// socket options and endpoints fail as a closed socket's do.
 //
 // TLS runs on the socket's descriptor directly (OpenSSL's socket BIO, as nginx does), not through
 // memory BIOs: no ciphertext waits in a buffer outside OpenSSL, so "readable" means the socket is
@@ -24,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "io_types.hpp"
+#include "stream_pipe.hpp"
 
 namespace bfast::server {
 
@@ -50,6 +53,7 @@ class byte_stream {
 
   explicit byte_stream(tcp_socket socket) : tcp_(std::move(socket)) {}
   explicit byte_stream(const executor& ex) : tcp_(ex) {}
+  byte_stream(const executor& ex, stream_pipe_end end) : tcp_(ex), pipe_(std::move(end)) {}
   byte_stream(const byte_stream&) = delete;
   byte_stream& operator=(const byte_stream&) = delete;
   ~byte_stream();
@@ -58,6 +62,7 @@ class byte_stream {
   tcp_stream& tcp() noexcept { return tcp_; }
   tcp_socket& socket() noexcept { return tcp_.socket(); }
   [[nodiscard]] bool tls() const noexcept { return ssl_ != nullptr; }
+  [[nodiscard]] bool piped() const noexcept { return pipe_.has_value(); }
   [[nodiscard]] SSL* ssl() const noexcept { return ssl_; }
   // The context this stream's TLS was made from (null: cleartext), to tell pooled connections
   // of an older upstream TLS setting from current ones.
@@ -78,6 +83,10 @@ class byte_stream {
   auto async_wait_readable(Token&& token) {
     return asio::async_initiate<Token, void(beast::error_code)>(
         [this](auto handler) {
+          if (pipe_) {
+            pipe_->async_wait_readable(std::move(handler));
+            return;
+          }
           if (!input_buffered()) {
             tcp_.socket().async_wait(tcp::socket::wait_read, std::move(handler));
             return;
@@ -99,6 +108,7 @@ class byte_stream {
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    if (pipe_) return pipe_->async_read_some(buffers, std::forward<Token>(token));
     if (!ssl_) return tcp_.async_read_some(buffers, std::forward<Token>(token));
     return asio::async_compose<Token, void(beast::error_code, std::size_t)>(
         tls_io_op{this, first_of(buffers), {}, reading_op}, token, tcp_.socket());
@@ -106,6 +116,7 @@ class byte_stream {
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    if (pipe_) return pipe_->async_write_some(buffers, std::forward<Token>(token));
     if (!ssl_) return tcp_.async_write_some(buffers, std::forward<Token>(token));
     tls_io_op op{this, {}, {}, writing_op};
     op.take(buffers);
@@ -213,6 +224,7 @@ class byte_stream {
   bool tls_shut_ = false;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::shared_ptr<tls_deadlines> deadlines_;
+  std::optional<stream_pipe_end> pipe_;
 };
 
 }  // namespace bfast::server

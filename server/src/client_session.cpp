@@ -20,6 +20,7 @@
 #include "bfast/filter/headers.hpp"
 #include "bfast/filter/request_target.hpp"
 #include "bfast/filter/rewrite.hpp"
+#include "h2_session.hpp"
 #include "tcp_info.hpp"
 #include "tunnel.hpp"
 #include "wire_format.hpp"
@@ -83,20 +84,47 @@ proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
   }
   peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
   stream_.socket().set_option(tcp::no_delay(true), ec);
+  tcp_info_fd_ = static_cast<int>(stream_.socket().native_handle());
+}
+
+proxy_session::proxy_session(shared_state& state, worker& w, stream_pipe_end end,
+                             std::string client_address, int tcp_info_fd)
+    : s_(state),
+      cfg_(w.cfg),
+      w_(w),
+      stream_(w.ioc.get_executor(), std::move(end)),
+      buffer_(cfg_->max_header_bytes + chunk_line_room),
+      client_address_(std::move(client_address)),
+      h2_stream_(true),
+      tcp_info_fd_(tcp_info_fd),
+      up_(state, w, cfg_) {
+  peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
 }
 
 proxy_session::~proxy_session() {
-  w_.sessions.erase(this);
   up_.abandon();
+  // A stream's exchange is not a connection: the HTTP/2 connection's session counts that.
+  if (h2_stream_) return;
+  w_.sessions.erase(this);
   s_.trim.note_closing(s_.stats.open_connections.load(std::memory_order_relaxed));
   s_.stats.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void proxy_session::close_if_idle() {
+  if (h2_) h2_->drain();
+  else if (idle_) stream_.close();
+}
+
 task<void> proxy_session::run() {
-  if (const tls_context_ptr ctx = w_.tls->listener) {
+  const tls_context_ptr ctx = h2_stream_ ? nullptr : w_.tls->listener;
+  if (ctx) {
     const bool secured = co_await accept_tls(ctx);
     if (!secured) {
       stream_.close();
+      co_return;
+    }
+    if (negotiated_alpn(stream_.ssl()) == "h2") {
+      co_await serve_h2({});
       co_return;
     }
   }
@@ -118,11 +146,39 @@ task<void> proxy_session::run() {
       idle_ = false;
       if (ec) break;
       buffer_.commit(n);
+      if (first && !ctx && !h2_stream_ && cfg_->http2 && co_await starts_h2c()) {
+        const auto data = buffer_.data();
+        std::string initial(static_cast<const char*>(data.data()), data.size());
+        buffer_.clear();
+        buffer_.shrink_to_fit();
+        co_await serve_h2(std::move(initial));
+        co_return;
+      }
     }
     first = false;
     if (!co_await handle_request()) break;
   }
   close_client();
+}
+
+task<bool> proxy_session::starts_h2c() {
+  for (;;) {
+    const auto data = buffer_.data();
+    const int preface =
+        h2_connection::starts_with_preface({static_cast<const char*>(data.data()), data.size()});
+    if (preface >= 0) co_return preface == 1;
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(first_read_bytes), use_tuple);
+    if (ec) co_return false;
+    buffer_.commit(n);
+  }
+}
+
+task<void> proxy_session::serve_h2(std::string initial) {
+  h2_session h2(s_, w_, stream_, client_address_);
+  h2_ = &h2;
+  if (s_.draining.load()) h2.drain();
+  co_await h2.run(std::move(initial));
+  h2_ = nullptr;
 }
 
 task<bool> proxy_session::accept_tls(const tls_context_ptr& ctx) {
@@ -396,7 +452,7 @@ filter::client_network proxy_session::client_network_of(const http::fields& req)
   std::optional<filter::socket_measure> socket;
   if (!peer_trusted_) {
     socket.emplace();
-    if (const auto m = read_tcp_info(stream_.socket().native_handle())) {
+    if (const auto m = read_tcp_info(tcp_info_fd_)) {
       if (m->rtt_us > 0) socket->rtt_ms = (m->rtt_us + 500) / 1000;
       if (m->delivery_rate_bps > 0) socket->delivery_kbps = m->delivery_rate_bps * 8 / 1000;
       if (m->window_bytes > 0) socket->window_bytes = m->window_bytes;

@@ -44,18 +44,22 @@ struct exchange_record {
 // How sending the request went, from the client's side.
 enum class request_outcome { sent, client_gone, bad_body, body_too_large, upstream_failed };
 
+class h2_session;
+
 class proxy_session {
  public:
   proxy_session(shared_state& state, worker& w, tcp_socket socket);
+  // One exchange of an HTTP/2 stream, read from and answered into a pipe: the client's address
+  // and the socket's descriptor (for TCP_INFO) are the HTTP/2 connection's.
+  proxy_session(shared_state& state, worker& w, stream_pipe_end end, std::string client_address,
+                int tcp_info_fd);
   ~proxy_session();
   proxy_session(const proxy_session&) = delete;
   proxy_session& operator=(const proxy_session&) = delete;
 
   task<void> run();
 
-  void close_if_idle() {
-    if (idle_) stream_.close();
-  }
+  void close_if_idle();
 
  private:
   using clock_type = std::chrono::steady_clock;
@@ -63,6 +67,11 @@ class proxy_session {
   // On a TLS listener, before the first request: plain HTTP gets a 400 in the clear, and the
   // handshake must finish within tls_handshake_timeout_ms.
   task<bool> accept_tls(const tls_context_ptr& ctx);
+
+  // Reads until the bytes buffered tell whether they open an h2c connection (the preface).
+  task<bool> starts_h2c();
+  // The connection speaks HTTP/2 from here; `initial` holds what was read of it already.
+  task<void> serve_h2(std::string initial);
 
   task<bool> handle_request();
 
@@ -133,6 +142,9 @@ class proxy_session {
   std::string client_address_;
   bool peer_trusted_ = false;
   bool idle_ = false;
+  bool h2_stream_ = false;  // serves one HTTP/2 stream's exchange over a pipe
+  int tcp_info_fd_ = -1;
+  h2_session* h2_ = nullptr;  // while the connection speaks HTTP/2
   exchange_record ex_;
   head_string head_;  // the serialized head of the response being written
   std::optional<http::request_parser<http::empty_body>> req_header_;

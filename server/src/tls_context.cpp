@@ -28,14 +28,19 @@ tls_context_ptr new_context(const SSL_METHOD* method) {
 constexpr long common_modes = SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 
-// Offers what the proxy speaks (HTTP/1.1). A client that offers only other protocols (h2
-// alone) is refused with no_application_protocol, as RFC 7301 asks; one that offers none
-// is served HTTP/1.1.
+// Offers what the proxy speaks: h2 first when enabled (preferred when the client offers both,
+// as nginx does), then HTTP/1.1. A client that offers only other protocols is refused with
+// no_application_protocol, as RFC 7301 asks; one that offers none is served HTTP/1.1.
+constexpr unsigned char alpn_h2_and_http11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
-  static constexpr unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+                unsigned int inlen, void* arg) {
+  const bool h2 = arg != nullptr;
+  const unsigned char* ours = h2 ? alpn_h2_and_http11 : alpn_http11;
+  const unsigned ours_len = h2 ? sizeof alpn_h2_and_http11 : sizeof alpn_http11;
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, ours, sizeof ours, in, inlen) !=
+  if (SSL_select_next_proto(&chosen, outlen, ours, ours_len, in, inlen) !=
       OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   *out = chosen;
@@ -69,7 +74,9 @@ void build_listener(const config::proxy_config& cfg, tls_contexts& out,
     errors.push_back("tls_certificate_key: does not match tls_certificate (" + openssl_error() +
                      ")");
   }
-  SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
+  // Any non-null argument offers h2.
+  SSL_CTX_set_alpn_select_cb(c, select_alpn,
+                             cfg.http2 ? const_cast<unsigned char*>(alpn_h2_and_http11) : nullptr);
   out.listener = std::move(ctx);
 }
 

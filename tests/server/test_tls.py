@@ -200,11 +200,15 @@ class ListenerTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 0, p.stderr[-500:])
                 self.assertIn(f"Cipher is {cipher}", p.stdout)
 
-    def test_alpn_selects_http_1_1_and_refuses_h2_alone(self):
-        p = s_client(self.proxy.port, "-alpn", "h2,http/1.1")
+    def test_alpn_prefers_h2_and_refuses_other_protocols(self):
+        # The proxy's preference, whatever the client's order (test_http2 has http2 off).
+        p = s_client(self.proxy.port, "-alpn", "http/1.1,h2")
+        self.assertEqual(p.returncode, 0, p.stderr[-500:])
+        self.assertIn("ALPN protocol: h2", p.stdout)
+        p = s_client(self.proxy.port, "-alpn", "http/1.1")
         self.assertEqual(p.returncode, 0, p.stderr[-500:])
         self.assertIn("ALPN protocol: http/1.1", p.stdout)
-        p = s_client(self.proxy.port, "-alpn", "h2")
+        p = s_client(self.proxy.port, "-alpn", "spdy/3.1")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no application protocol", p.stderr)
 

@@ -73,6 +73,9 @@ struct proxy_config {
   bool access_log = true;
   std::uint64_t access_log_buffer_bytes = 1ull << 20;  // queued lines past it are dropped
   bool demo = false;
+  bool http2 = true;  // h2 by ALPN on a TLS listener, h2c with prior knowledge on cleartext
+  std::uint32_t http2_max_concurrent_streams = 100;
+  std::uint32_t http2_max_header_list_bytes = 64 * 1024;
   endpoint demo_listen{"127.0.0.1", 0};
 
   // Deadlines, in milliseconds.

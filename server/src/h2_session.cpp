@@ -1,0 +1,353 @@
+#include "h2_session.hpp"
+
+#include <array>
+#include <cstdio>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "byte_stream.hpp"
+#include "client_session.hpp"
+
+namespace bfast::server {
+namespace {
+
+namespace http = beast::http;
+using std::chrono::milliseconds;
+
+constexpr std::size_t read_bytes = 16 * 1024;
+constexpr std::size_t body_piece_bytes = 16 * 1024;
+// A chunk-size line and the CRLF after the data, for a body without content-length.
+constexpr std::size_t chunk_overhead = 16;
+constexpr std::uint32_t internal_error = 2;  // RFC 9113 §7 INTERNAL_ERROR
+
+// Fields HTTP/2 carries that have no place in the HTTP/1.1 request the session reads.
+bool dropped_request_field(std::string_view name) {
+  return beast::iequals(name, "host") || beast::iequals(name, "te") ||
+         beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding");
+}
+
+}  // namespace
+
+h2_limits h2_limits_of(const config::proxy_config& cfg) {
+  h2_limits l;
+  l.max_concurrent_streams = cfg.http2_max_concurrent_streams;
+  l.max_header_list_bytes = cfg.http2_max_header_list_bytes;
+  return l;
+}
+
+struct h2_session::bridge {
+  bridge(std::int32_t i, stream_pipe_end e, const executor& ex)
+      : id(i), end(std::move(e)), wake(ex) {}
+  std::int32_t id;
+  stream_pipe_end end;      // the h2 side: request in, response out
+  steady_timer wake;        // send_body() has room again, or the stream is gone
+  bool chunked = false;     // the request body goes chunked (no content-length)
+  bool request_ended = false;
+  bool terminated = false;  // the last chunk was written
+  bool head = false;        // a HEAD: the response has no body whatever its framing says
+  bool closed = false;      // the HTTP/2 stream is gone
+};
+
+h2_session::h2_session(shared_state& state, worker& w, byte_stream& stream,
+                       std::string client_address)
+    : s_(state),
+      w_(w),
+      cfg_(w.cfg),
+      stream_(stream),
+      client_address_(std::move(client_address)),
+      conn_(h2_limits_of(*cfg_)),
+      writer_wake_(stream.get_executor()),
+      idle_(stream.get_executor()),
+      write_deadline_(stream.get_executor()),
+      tasks_done_(stream.get_executor()) {}
+
+h2_session::~h2_session() = default;
+
+task<void> h2_session::run(std::string initial) {
+  using namespace asio::experimental::awaitable_operators;
+  stream_.expires_never();
+  arm_idle();
+  if (!initial.empty()) {
+    const auto st = conn_.receive(initial);
+    dispatch();
+    if (st == h2_connection::status::failed) failed_ = true;
+    if (st != h2_connection::status::ok) reading_done_ = true;
+  }
+  if (reading_done_) co_await write_loop();
+  else co_await (read_loop() && write_loop());
+  idle_.cancel();
+  // Streams still open end with the connection: their sessions see a reset.
+  for (auto& [id, b] : bridges_) {
+    b->closed = true;
+    b->end.on_room(nullptr);
+    b->end.abort();
+    b->wake.cancel();
+  }
+  bridges_.clear();
+  while (tasks_ > 0) {
+    tasks_done_.expires_at(steady_timer::time_point::max());
+    co_await tasks_done_.async_wait(use_tuple);
+  }
+}
+
+void h2_session::drain() {
+  if (drained_) return;
+  drained_ = true;
+  conn_.drain();
+  wake_writer();
+}
+
+task<void> h2_session::read_loop() {
+  std::array<char, read_bytes> buf;
+  while (!reading_done_) {
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) break;
+    const auto st = conn_.receive({buf.data(), n});
+    dispatch();
+    wake_writer();
+    if (st == h2_connection::status::failed) failed_ = true;
+    if (st != h2_connection::status::ok) break;
+  }
+  reading_done_ = true;
+  wake_writer();
+}
+
+task<void> h2_session::write_loop() {
+  for (;;) {
+    const std::string_view out = failed_ ? std::string_view() : conn_.pending_output();
+    dispatch();
+    if (out.empty()) {
+      if (failed_ || reading_done_ || conn_.done()) break;
+      writer_wake_.expires_at(steady_timer::time_point::max());
+      co_await writer_wake_.async_wait(use_tuple);
+      continue;
+    }
+    // A client that stops reading has client_write_timeout_ms to start again.
+    write_deadline_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
+    write_deadline_.async_wait([this](const beast::error_code& ec) {
+      if (!ec) stream_.abort();
+    });
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+    write_deadline_.cancel();
+    if (ec) {
+      failed_ = true;
+      break;
+    }
+    conn_.consume(n);
+  }
+  if (failed_) stream_.abort();
+  else stream_.close();
+}
+
+void h2_session::dispatch() {
+  const std::vector<h2_event> events = conn_.take_events();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const h2_event& e = events[i];
+    auto it = bridges_.find(e.stream);
+    switch (e.what) {
+      case h2_event::kind::request: {
+        // END_STREAM on the HEADERS: the end_of_request event follows at once.
+        const bool no_body = i + 1 < events.size() &&
+                             events[i + 1].what == h2_event::kind::end_of_request &&
+                             events[i + 1].stream == e.stream;
+        start_stream(e.stream, no_body);
+        break;
+      }
+      case h2_event::kind::body:
+        feed(e.stream);
+        break;
+      case h2_event::kind::end_of_request:
+        if (it != bridges_.end()) {
+          it->second->request_ended = true;
+          feed(e.stream);
+        }
+        break;
+      case h2_event::kind::writable:
+        if (it != bridges_.end()) it->second->wake.cancel();
+        break;
+      case h2_event::kind::closed:
+        if (it != bridges_.end()) {
+          bridge& b = *it->second;
+          b.closed = true;
+          b.end.on_room(nullptr);
+          // A reset by the client (or by us) ends the exchange; after a whole response, the
+          // session has closed its end already and this changes nothing.
+          if (e.error != 0) b.end.abort();
+          b.wake.cancel();
+          bridges_.erase(it);
+        }
+        if (bridges_.empty()) arm_idle();
+        break;
+    }
+  }
+}
+
+void h2_session::start_stream(std::int32_t id, bool no_body) {
+  const h2_request* req = conn_.request(id);
+  if (req == nullptr) return;
+  idle_.cancel();
+  std::string head;
+  head.reserve(256);
+  head.append(req->method).append(" ").append(req->path).append(" HTTP/1.1\r\n");
+  const auto host = req->headers.find(http::field::host);
+  if (!req->authority.empty()) head.append("Host: ").append(req->authority).append("\r\n");
+  else if (host != req->headers.end())
+    head.append("Host: ").append(host->value()).append("\r\n");
+  for (const auto& f : req->headers) {
+    if (dropped_request_field(f.name_string())) continue;
+    head.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  }
+  const bool chunked = !no_body && req->headers.count(http::field::content_length) == 0;
+  if (chunked) head.append("Transfer-Encoding: chunked\r\n");
+  // One exchange per pipe: the session ends after this response.
+  head.append("Connection: close\r\n\r\n");
+
+  auto [ours, theirs] = stream_pipe_end::make(stream_.get_executor());
+  auto b = std::make_shared<bridge>(id, std::move(ours), stream_.get_executor());
+  b->chunked = chunked;
+  b->head = req->method == "HEAD";
+  b->end.push(head);
+  b->end.on_room([this, id] { feed(id); });
+  bridges_.emplace(id, b);
+  tasks_ += 2;
+  asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs)), asio::detached);
+  asio::co_spawn(stream_.get_executor(), respond(std::move(b)), asio::detached);
+}
+
+void h2_session::feed(std::int32_t id) {
+  auto it = bridges_.find(id);
+  if (it == bridges_.end()) return;
+  bridge& b = *it->second;
+  std::string_view body = conn_.body(id);
+  bool consumed = false;
+  if (b.end.broken()) {
+    // The session is gone: the body is nobody's, but it must not hold the window.
+    if (!body.empty()) conn_.consume_body(id, body.size());
+    if (!body.empty()) wake_writer();
+    return;
+  }
+  while (!body.empty()) {
+    const std::size_t room = b.end.room();
+    std::size_t k = 0;
+    if (b.chunked) {
+      if (room <= chunk_overhead) break;
+      k = std::min(body.size(), room - chunk_overhead);
+      char line[24];
+      const int len = std::snprintf(line, sizeof line, "%zx\r\n", k);
+      b.end.push({line, static_cast<std::size_t>(len)});
+      b.end.push(body.substr(0, k));
+      b.end.push("\r\n");
+    } else {
+      k = std::min(body.size(), room);
+      if (k == 0) break;
+      b.end.push(body.substr(0, k));
+    }
+    conn_.consume_body(id, k);
+    consumed = true;
+    body = conn_.body(id);
+  }
+  if (body.empty() && b.request_ended && b.chunked && !b.terminated) {
+    b.terminated = true;
+    b.end.push("0\r\n\r\n");
+  }
+  // The window update goes out with the writer.
+  if (consumed) wake_writer();
+}
+
+task<void> h2_session::serve_exchange(stream_pipe_end end) {
+  int fd = static_cast<int>(stream_.socket().native_handle());
+  try {
+    auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd);
+    co_await session->run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bfast-proxy: h2 stream session error: %s\n", e.what());
+  }
+  task_ended();
+}
+
+task<void> h2_session::respond(std::shared_ptr<bridge> b) {
+  struct ended {
+    h2_session* self;
+    ~ended() { self->task_ended(); }
+  } guard{this};
+  // The session's response head is bounded like an upstream's: the header limit and a margin.
+  beast::flat_buffer buf(2 * std::size_t{cfg_->max_header_bytes} + read_bytes);
+  std::optional<http::response_parser<http::buffer_body>> p;
+  for (;;) {
+    p.emplace();
+    p->header_limit(2 * cfg_->max_header_bytes);
+    p->body_limit(boost::none);
+    if (b->head) p->skip(true);
+    auto [ec, n] = co_await http::async_read_header(b->end, buf, *p, use_tuple);
+    if (ec) {
+      // The session ended without a response: nothing to relay.
+      if (!b->closed) conn_.reset(b->id, internal_error);
+      wake_writer();
+      co_return;
+    }
+    const unsigned status = p->get().result_int();
+    if (status / 100 != 1) break;  // 100 Continue and the like have no HTTP/2 form here
+  }
+  if (b->closed) co_return;
+  const unsigned status = p->get().result_int();
+  const bool end_stream = p->is_done();
+  if (!conn_.respond(b->id, status, p->get().base(), end_stream)) {
+    b->end.abort();
+    co_return;
+  }
+  wake_writer();
+  std::string piece(body_piece_bytes, '\0');
+  while (!p->is_done()) {
+    p->get().body().data = piece.data();
+    p->get().body().size = piece.size();
+    auto [ec, n] = co_await http::async_read_some(b->end, buf, *p, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      // Truncated (the session reset its end): never a clean end of stream.
+      if (!b->closed) conn_.reset(b->id, internal_error);
+      wake_writer();
+      co_return;
+    }
+    const std::size_t got = piece.size() - p->get().body().size;
+    const bool last = p->is_done();
+    std::size_t off = 0;
+    do {
+      if (b->closed) co_return;
+      off += conn_.send_body(b->id, {piece.data() + off, got - off}, last);
+      wake_writer();
+      if (off < got) {
+        // The client's window is shut: it has client_write_timeout_ms to open it.
+        b->wake.expires_after(milliseconds(cfg_->client_write_timeout_ms));
+        auto [wec] = co_await b->wake.async_wait(use_tuple);
+        if (!wec && !b->closed) {
+          conn_.reset(b->id, internal_error);
+          b->end.abort();
+          wake_writer();
+          co_return;
+        }
+      }
+    } while (off < got);
+  }
+  b->end.close();
+}
+
+void h2_session::arm_idle() {
+  idle_.expires_after(milliseconds(cfg_->keepalive_idle_timeout_ms));
+  idle_.async_wait([this](const beast::error_code& ec) {
+    if (ec || !bridges_.empty()) return;
+    drain();
+  });
+}
+
+void h2_session::task_ended() {
+  --tasks_;
+  if (tasks_ == 0) tasks_done_.cancel();
+}
+
+}  // namespace bfast::server
