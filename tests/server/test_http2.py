@@ -1,0 +1,300 @@
+"""HTTP/2 for clients: h2c with prior knowledge on the cleartext listener and h2 by ALPN on the
+TLS one, each stream one exchange through the same filter as HTTP/1.1 (the upstream stays
+HTTP/1.1). curl for the plain exchanges, the h2 library (python3-h2) for what curl cannot do:
+many streams on one connection, a stream whose client stops reading, resets, huge headers and
+tiny windows."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import unittest
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+
+from harness import BFAST, CORPUS, START_TIMEOUT, Nginx, Proxy, curl, oracle_checks
+from test_reload import base_config
+from tls_certs import Certificates
+
+TWITTER = "/realworld/twitter.json"
+SMALL = "/realworld/github_events.json"
+# Client hints that make the policy choose B-FAST whatever TCP_INFO says.
+SLOW_LINK = ("-H", "RTT: 300", "-H", "Downlink: 1.6")
+SLOW_LINK_H2 = [("rtt", "300"), ("downlink", "1.6")]
+ENHANCE_YOUR_CALM = 11
+
+
+def setUpModule():
+    global nginx
+    nginx = Nginx()
+
+
+def tearDownModule():
+    nginx.stop()
+
+
+def original(path):
+    with open(CORPUS + path, "rb") as f:
+        return f.read()
+
+
+def start_proxy(test, **config):
+    proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{nginx.port}", **config))
+    test.addCleanup(proxy.stop)
+    return proxy
+
+
+def curl_version(url, *args):
+    """curl's HTTP version for one request (-w %{http_version}) and its exit code."""
+    p = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_version}", "--max-time",
+                        "60", *args, url], capture_output=True, text=True)
+    return p.stdout, p.returncode
+
+
+class H2Client:
+    """One HTTP/2 connection with prior knowledge, driven event by event."""
+
+    def __init__(self, port, settings=None, connection_window=16 << 20):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=START_TIMEOUT)
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        self.conn = h2.connection.H2Connection(config=config)
+        self.conn.initiate_connection()
+        if settings:
+            self.conn.update_settings(settings)
+        # A large connection window, so that a stream left unread does not stall the others.
+        self.conn.increment_flow_control_window(connection_window)
+        self.flush()
+        self.streams = {}
+        self.unread = set()  # streams whose data is not acknowledged (their window stays shut)
+        self.goaway = None
+        self.closed = False
+
+    def close(self):
+        self.sock.close()
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def request(self, path, headers=(), method="GET", authority="h2.test"):
+        sid = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(sid, [(":method", method), (":scheme", "http"),
+                                     (":authority", authority), (":path", path), *headers],
+                               end_stream=True)
+        self.streams[sid] = {"headers": None, "body": bytearray(), "ended": False, "reset": None}
+        self.flush()
+        return sid
+
+    def pump(self):
+        """Reads once and handles what came; False when the connection closed."""
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        for ev in self.conn.receive_data(data):
+            s = self.streams.get(getattr(ev, "stream_id", None) or 0)
+            if isinstance(ev, h2.events.ResponseReceived):
+                s["headers"] = dict(ev.headers)
+            elif isinstance(ev, h2.events.DataReceived):
+                s["body"] += ev.data
+                if ev.stream_id in self.unread:
+                    # Only the connection's window: the stream's stays shut.
+                    self.conn.increment_flow_control_window(ev.flow_controlled_length)
+                elif ev.flow_controlled_length:
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                s["ended"] = True
+            elif isinstance(ev, h2.events.StreamReset):
+                if s is not None:
+                    s["reset"] = ev.error_code
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                self.goaway = ev.error_code
+        self.flush()
+        return True
+
+    def until(self, done):
+        while not done():
+            if not self.pump():
+                break
+        return done()
+
+    def finished(self, sid):
+        s = self.streams[sid]
+        return s["ended"] or s["reset"] is not None
+
+
+class Http2Cleartext(unittest.TestCase):
+    def setUp(self):
+        self.proxy = start_proxy(self)
+
+    def get(self, path, *args):
+        return curl(self.proxy.url + path, "--http2-prior-knowledge", *args)
+
+    def test_pass_through_is_byte_identical(self):
+        r = self.get(TWITTER)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, original(TWITTER))
+        self.assertEqual(curl_version(self.proxy.url + TWITTER, "--http2-prior-knowledge")[0], "2")
+
+    def test_bfast_decodes_in_both_oracles(self):
+        r = self.get(TWITTER, *BFAST, *SLOW_LINK)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("content-type"), "application/x-bfast")
+        self.assertTrue(r.header("bfast-status").startswith("transcoded"))
+        self.assertEqual(oracle_checks(CORPUS + TWITTER, r.body), [])
+
+    def test_not_modified_and_head(self):
+        first = self.get(TWITTER, *BFAST, *SLOW_LINK)
+        etag = first.header("etag")
+        self.assertTrue(etag)
+        again = self.get(TWITTER, *BFAST, *SLOW_LINK, "-H", f"If-None-Match: {etag}")
+        self.assertEqual(again.status, 304)
+        self.assertEqual(again.body, b"")
+        head = curl(self.proxy.url + TWITTER, "--http2-prior-knowledge", *BFAST, *SLOW_LINK,
+                    head=True)
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.header("content-length"), first.header("content-length"))
+        self.assertEqual(head.header("etag"), etag)
+
+    def test_http11_still_served_on_the_same_listener(self):
+        r = curl(self.proxy.url + SMALL)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, original(SMALL))
+        self.assertEqual(curl_version(self.proxy.url + SMALL)[0], "1.1")
+
+    def test_request_body_reaches_the_upstream(self):
+        # nginx answers a POST to a static file with 405: the body went up and the answer back.
+        r = curl(self.proxy.url + SMALL, "--http2-prior-knowledge", data=b"x" * 100_000)
+        self.assertEqual(r.exit_code, 0)
+        self.assertEqual(r.status, 405)
+
+    def test_many_concurrent_streams_with_mixed_representations(self):
+        c = H2Client(self.proxy.port)
+        self.addCleanup(c.close)
+        sids = []
+        for i in range(100):
+            headers = [("accept", "application/x-bfast"), *SLOW_LINK_H2] if i % 2 else []
+            sids.append((c.request(SMALL, headers), bool(i % 2)))
+        self.assertTrue(c.until(lambda: all(c.finished(s) for s, _ in sids)))
+        plain = original(SMALL)
+        for sid, bfast in sids:
+            s = c.streams[sid]
+            self.assertTrue(s["ended"], f"stream {sid}: reset {s['reset']}")
+            self.assertEqual(s["headers"][":status"], "200")
+            if bfast:
+                self.assertEqual(s["headers"]["content-type"], "application/x-bfast")
+            else:
+                self.assertEqual(bytes(s["body"]), plain)
+        self.assertEqual(oracle_checks(CORPUS + SMALL, bytes(c.streams[sids[1][0]]["body"])), [])
+
+    def test_one_byte_window(self):
+        c = H2Client(self.proxy.port, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1})
+        self.addCleanup(c.close)
+        path = "/jsontestsuite/i_structure_500_nested_arrays.json"
+        sid = c.request(path)
+        self.assertTrue(c.until(lambda: c.finished(sid)))
+        self.assertTrue(c.streams[sid]["ended"])
+        self.assertEqual(bytes(c.streams[sid]["body"]), original(path))
+
+    def test_oversized_headers_get_431_or_reset(self):
+        c = H2Client(self.proxy.port)
+        self.addCleanup(c.close)
+        sid = c.request(SMALL, [("x-big", "a" * 100_000)])
+        c.until(lambda: c.finished(sid) or c.goaway is not None)
+        s = c.streams[sid]
+        self.assertTrue(s["reset"] is not None or (s["headers"] or {}).get(":status") == "431",
+                        s)
+        # The connection still serves the next stream.
+        if c.goaway is None and not c.closed:
+            ok = c.request(SMALL)
+            self.assertTrue(c.until(lambda: c.finished(ok)))
+            self.assertEqual(bytes(c.streams[ok]["body"]), original(SMALL))
+
+    def test_rapid_reset_ends_with_goaway(self):
+        c = H2Client(self.proxy.port)
+        self.addCleanup(c.close)
+        for _ in range(400):
+            sid = c.request(TWITTER)
+            c.conn.reset_stream(sid)
+            c.flush()
+            if c.goaway is not None:
+                break
+        c.until(lambda: c.goaway is not None)
+        self.assertEqual(c.goaway, ENHANCE_YOUR_CALM)
+
+
+class Http2SlowReader(unittest.TestCase):
+    def test_slow_stream_does_not_stall_the_others_and_is_reset(self):
+        proxy = start_proxy(self, client_write_timeout_ms=1000)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        slow = c.request(TWITTER)
+        c.unread.add(slow)
+        # The slow stream's window (64 KiB) fills first; the fast ones run beside it.
+        c.until(lambda: len(c.streams[slow]["body"]) >= 65535)
+        fast = [c.request(TWITTER) for _ in range(4)]
+        self.assertTrue(c.until(lambda: all(c.finished(s) for s in fast)))
+        for sid in fast:
+            self.assertTrue(c.streams[sid]["ended"])
+            self.assertEqual(bytes(c.streams[sid]["body"]), original(TWITTER))
+        # Never a clean end for the stalled one: its write deadline resets it.
+        self.assertTrue(c.until(lambda: c.finished(slow)))
+        self.assertFalse(c.streams[slow]["ended"])
+        self.assertIsNotNone(c.streams[slow]["reset"])
+
+
+class Http2Tls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = Certificates()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.certs.cleanup()
+
+    def start(self, **config):
+        return start_proxy(self, tls_certificate=self.certs.server.chain,
+                           tls_certificate_key=self.certs.server.key, **config)
+
+    def https(self, proxy, path):
+        return f"https://localhost:{proxy.port}{path}"
+
+    def test_h2_by_alpn(self):
+        proxy = self.start()
+        args = ("--http2", "--cacert", self.certs.ca.cert)
+        self.assertEqual(curl_version(self.https(proxy, TWITTER), *args), ("2", 0))
+        r = curl(self.https(proxy, TWITTER), *args)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, original(TWITTER))
+        b = curl(self.https(proxy, TWITTER), *args, *BFAST, *SLOW_LINK)
+        self.assertEqual(b.header("content-type"), "application/x-bfast")
+        self.assertEqual(oracle_checks(CORPUS + TWITTER, b.body), [])
+        head = curl(self.https(proxy, TWITTER), *args, *BFAST, *SLOW_LINK, head=True)
+        self.assertEqual(head.status, 200)
+        self.assertEqual(head.header("etag"), b.header("etag"))
+        nm = curl(self.https(proxy, TWITTER), *args, *BFAST, *SLOW_LINK, "-H",
+                  f"If-None-Match: {b.header('etag')}")
+        self.assertEqual(nm.status, 304)
+
+    def test_http2_off_serves_http11(self):
+        proxy = self.start(http2=False)
+        args = ("--http2", "--cacert", self.certs.ca.cert)
+        self.assertEqual(curl_version(self.https(proxy, SMALL), *args), ("1.1", 0))
+
+
+class Http2Off(unittest.TestCase):
+    def test_prior_knowledge_is_not_http11(self):
+        proxy = start_proxy(self, http2=False)
+        _, code = curl_version(proxy.url + SMALL, "--http2-prior-knowledge")
+        self.assertNotEqual(code, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
