@@ -24,7 +24,20 @@ constexpr std::size_t read_bytes = 16 * 1024;
 constexpr std::size_t body_piece_bytes = 16 * 1024;
 // A chunk-size line and the CRLF after the data, for a body without content-length.
 constexpr std::size_t chunk_overhead = 16;
+// nginx's lingering close, shortened: a bound on time and on bytes dropped.
+constexpr milliseconds linger_time{2000};
+constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr std::uint32_t internal_error = 2;  // RFC 9113 §7 INTERNAL_ERROR
+static_assert(h2_error_codes == http2_error_codes);
+
+void add_delta(std::array<std::atomic<std::uint64_t>, http2_error_codes>& to,
+               const std::array<std::uint64_t, h2_error_codes>& now,
+               std::array<std::uint64_t, h2_error_codes>& seen) {
+  for (std::size_t i = 0; i < h2_error_codes; ++i) {
+    if (now[i] != seen[i]) to[i].fetch_add(now[i] - seen[i], std::memory_order_relaxed);
+    seen[i] = now[i];
+  }
+}
 
 // Fields HTTP/2 carries that have no place in the HTTP/1.1 request the session reads.
 bool dropped_request_field(std::string_view name) {
@@ -71,6 +84,7 @@ h2_session::~h2_session() = default;
 
 task<void> h2_session::run(std::string initial) {
   using namespace asio::experimental::awaitable_operators;
+  s_.stats.http2_connections_open.fetch_add(1, std::memory_order_relaxed);
   stream_.expires_never();
   arm_idle();
   if (!initial.empty()) {
@@ -82,14 +96,17 @@ task<void> h2_session::run(std::string initial) {
   if (reading_done_) co_await write_loop();
   else co_await (read_loop() && write_loop());
   idle_.cancel();
+  write_deadline_.cancel();
+  if (failed_) stream_.abort();
+  else stream_.close();
   // Streams still open end with the connection: their sessions see a reset.
   for (auto& [id, b] : bridges_) {
-    b->closed = true;
-    b->end.on_room(nullptr);
+    stream_gone(*b);
     b->end.abort();
-    b->wake.cancel();
   }
   bridges_.clear();
+  report_stats();
+  s_.stats.http2_connections_open.fetch_sub(1, std::memory_order_relaxed);
   while (tasks_ > 0) {
     tasks_done_.expires_at(steady_timer::time_point::max());
     co_await tasks_done_.async_wait(use_tuple);
@@ -105,9 +122,14 @@ void h2_session::drain() {
 
 task<void> h2_session::read_loop() {
   std::array<char, read_bytes> buf;
+  std::size_t dropped = 0;
   while (!reading_done_) {
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
     if (ec) break;
+    if (lingering_) {
+      if ((dropped += n) > linger_bytes) break;
+      continue;
+    }
     const auto st = conn_.receive({buf.data(), n});
     dispatch();
     wake_writer();
@@ -141,8 +163,24 @@ task<void> h2_session::write_loop() {
     }
     conn_.consume(n);
   }
-  if (failed_) stream_.abort();
-  else stream_.close();
+  if (!failed_) co_await linger();
+}
+
+task<void> h2_session::linger() {
+  stream_.shutdown_send();
+  lingering_ = true;
+  write_deadline_.expires_after(linger_time);
+  write_deadline_.async_wait([this](const beast::error_code& ec) {
+    if (!ec) stream_.close();
+  });
+  // While the reader runs, it drops what comes; else this does.
+  if (!reading_done_) co_return;
+  std::array<char, read_bytes> buf;
+  for (std::size_t dropped = 0; dropped <= linger_bytes;) {
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) break;
+    dropped += n;
+  }
 }
 
 void h2_session::dispatch() {
@@ -174,18 +212,35 @@ void h2_session::dispatch() {
       case h2_event::kind::closed:
         if (it != bridges_.end()) {
           bridge& b = *it->second;
-          b.closed = true;
-          b.end.on_room(nullptr);
+          stream_gone(b);
           // A reset by the client (or by us) ends the exchange; after a whole response, the
           // session has closed its end already and this changes nothing.
           if (e.error != 0) b.end.abort();
-          b.wake.cancel();
           bridges_.erase(it);
         }
         if (bridges_.empty()) arm_idle();
         break;
     }
   }
+  report_stats();
+}
+
+void h2_session::stream_gone(bridge& b) {
+  b.closed = true;
+  b.end.on_room(nullptr);
+  b.wake.cancel();
+  s_.stats.http2_streams_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void h2_session::report_stats() {
+  const h2_stats& now = conn_.stats();
+  if (now.streams_opened != reported_.streams_opened)
+    s_.stats.http2_streams_total.fetch_add(now.streams_opened - reported_.streams_opened,
+                                           std::memory_order_relaxed);
+  reported_.streams_opened = now.streams_opened;
+  add_delta(s_.stats.http2_resets_sent, now.resets_sent, reported_.resets_sent);
+  add_delta(s_.stats.http2_resets_received, now.resets_received, reported_.resets_received);
+  add_delta(s_.stats.http2_goaway, now.goaway_sent, reported_.goaway_sent);
 }
 
 void h2_session::start_stream(std::int32_t id, bool no_body) {
@@ -215,6 +270,7 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   b->end.push(head);
   b->end.on_room([this, id] { feed(id); });
   bridges_.emplace(id, b);
+  s_.stats.http2_streams_open.fetch_add(1, std::memory_order_relaxed);
   tasks_ += 2;
   asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs)), asio::detached);
   asio::co_spawn(stream_.get_executor(), respond(std::move(b)), asio::detached);

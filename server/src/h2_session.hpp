@@ -43,6 +43,9 @@ class h2_session {
 
   task<void> read_loop();
   task<void> write_loop();
+  // After the last frame: FIN, then read and drop what the client still sends for a while, so
+  // that a close over unread bytes does not reset the connection and lose the GOAWAY.
+  task<void> linger();
   task<void> respond(std::shared_ptr<bridge> b);
   task<void> serve_exchange(stream_pipe_end end);
 
@@ -53,6 +56,9 @@ class h2_session {
   void feed(std::int32_t id);
   void wake_writer() { writer_wake_.cancel(); }
   void arm_idle();
+  // Adds what h2_connection counted since the last call to the process's metrics.
+  void report_stats();
+  void stream_gone(bridge& b);
   void task_ended();
 
   shared_state& s_;
@@ -71,6 +77,7 @@ class h2_session {
   bool reading_done_ = false;
   bool failed_ = false;
   bool drained_ = false;
+  bool lingering_ = false;  // the writer is done: what the client still sends is discarded
 };
 
 }  // namespace bfast::server

@@ -57,6 +57,15 @@ void labelled_counter(std::string& out, std::string_view name, std::string_view 
 
 }  // namespace
 
+std::string_view http2_error_name(std::size_t code) noexcept {
+  static constexpr std::array<std::string_view, http2_error_codes> names{
+      "NO_ERROR",          "PROTOCOL_ERROR",  "INTERNAL_ERROR",    "FLOW_CONTROL_ERROR",
+      "SETTINGS_TIMEOUT",  "STREAM_CLOSED",   "FRAME_SIZE_ERROR",  "REFUSED_STREAM",
+      "CANCEL",            "COMPRESSION_ERROR", "CONNECT_ERROR",   "ENHANCE_YOUR_CALM",
+      "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+  return code < names.size() ? names[code] : "INTERNAL_ERROR";
+}
+
 void histogram::observe(double seconds) noexcept {
   std::size_t i = 0;
   while (i < bounds.size() && seconds > bounds[i]) ++i;
@@ -223,6 +232,24 @@ std::string metrics::render(bool draining) const {
          static_cast<std::int64_t>(tunnel_bytes_to_client.load()));
   plain("bfast_tunnels_open", "Tunnels open now.", tunnels_open.load(), "gauge");
   plain("bfast_open_connections", "Client connections open now.", open_connections.load(), "gauge");
+  plain("bfast_http2_connections_open", "HTTP/2 client connections open now.",
+        http2_connections_open.load(), "gauge");
+  plain("bfast_http2_streams_open", "HTTP/2 streams being served now.", http2_streams_open.load(),
+        "gauge");
+  plain("bfast_http2_streams_total", "HTTP/2 streams opened by clients.",
+        static_cast<std::int64_t>(http2_streams_total.load()));
+  counter_header(out, "bfast_http2_resets_total",
+                 "HTTP/2 RST_STREAM frames, by direction and error code.");
+  for (std::size_t i = 0; i < http2_error_codes; ++i) {
+    sample(out, "bfast_http2_resets_total",
+           label("direction", "sent") + "," + label("code", http2_error_name(i)),
+           static_cast<std::int64_t>(http2_resets_sent[i].load()));
+    sample(out, "bfast_http2_resets_total",
+           label("direction", "received") + "," + label("code", http2_error_name(i)),
+           static_cast<std::int64_t>(http2_resets_received[i].load()));
+  }
+  labelled_counter(out, "bfast_http2_goaway_total", "HTTP/2 GOAWAY frames sent, by error code.",
+                   "code", http2_goaway, [](std::size_t i) { return http2_error_name(i); });
   plain("bfast_transforms_in_flight", "Responses being buffered or transcoded now.",
         transforms_in_flight.load(), "gauge");
   plain("bfast_transform_memory_bytes", "Memory reserved by transforms in flight.",

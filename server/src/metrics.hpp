@@ -68,6 +68,10 @@ struct pool_counters {
   std::atomic<std::uint64_t> retired{0};         // its address is no longer the upstream's
 };
 
+// HTTP/2 error codes (RFC 9113 §7), 0..13, as labels.
+inline constexpr std::size_t http2_error_codes = 14;
+[[nodiscard]] std::string_view http2_error_name(std::size_t code) noexcept;
+
 struct metrics final : filter::decision_sink {
   std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
   std::array<std::atomic<std::uint64_t>, compression_choice_count> transcoded_by_compression{};
@@ -106,6 +110,12 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::uint64_t> tunnel_bytes_to_client{0};
   std::atomic<std::int64_t> tunnels_open{0};
   std::atomic<std::int64_t> open_connections{0};
+  std::atomic<std::int64_t> http2_connections_open{0};
+  std::atomic<std::int64_t> http2_streams_open{0};
+  std::atomic<std::uint64_t> http2_streams_total{0};
+  std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_resets_sent{};
+  std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_resets_received{};
+  std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_goaway{};  // sent, by code
   std::atomic<std::int64_t> transforms_in_flight{0};
   std::atomic<std::int64_t> transform_memory_bytes{0};
   histogram transcode_seconds;
