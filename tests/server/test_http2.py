@@ -3,6 +3,7 @@ TLS one, each stream one exchange through the same filter as HTTP/1.1 (the upstr
 HTTP/1.1). curl for the plain exchanges, the h2 library (python3-h2) for what curl cannot do:
 many streams on one connection, a stream whose client stops reading, resets, huge headers and
 tiny windows."""
+import json
 import socket
 import subprocess
 import unittest
@@ -14,6 +15,7 @@ import h2.settings
 from hyperframe.frame import DataFrame, Frame, GoAwayFrame, WindowUpdateFrame
 
 from harness import BFAST, CORPUS, START_TIMEOUT, Nginx, Proxy, curl, oracle_checks
+from scripted_upstream import ScriptedUpstream
 from test_reload import base_config
 from tls_certs import Certificates
 
@@ -22,6 +24,7 @@ SMALL = "/realworld/github_events.json"
 # Client hints that make the policy choose B-FAST whatever TCP_INFO says.
 SLOW_LINK = ("-H", "RTT: 300", "-H", "Downlink: 1.6")
 SLOW_LINK_H2 = [("rtt", "300"), ("downlink", "1.6")]
+INTERNAL_ERROR = 2
 ENHANCE_YOUR_CALM = 11
 
 
@@ -78,13 +81,28 @@ class H2Client:
         if data:
             self.sock.sendall(data)
 
-    def request(self, path, headers=(), method="GET", authority="h2.test"):
+    def request(self, path, headers=(), method="GET", authority="h2.test", body=None):
+        """Opens a stream; a body goes out in DATA frames as the proxy's window allows."""
         sid = self.conn.get_next_available_stream_id()
         self.conn.send_headers(sid, [(":method", method), (":scheme", "http"),
                                      (":authority", authority), (":path", path), *headers],
-                               end_stream=True)
+                               end_stream=body is None)
         self.streams[sid] = {"headers": None, "body": bytearray(), "ended": False, "reset": None}
         self.flush()
+        if body is not None:
+            sent = 0
+            while sent < len(body):
+                room = min(self.conn.local_flow_control_window(sid),
+                           self.conn.max_outbound_frame_size, len(body) - sent)
+                if room == 0:
+                    if not self.pump():
+                        break
+                    continue
+                self.conn.send_data(sid, body[sent:sent + room])
+                self.flush()
+                sent += room
+            self.conn.end_stream(sid)
+            self.flush()
         return sid
 
     def pump(self):
@@ -235,6 +253,54 @@ class Http2Cleartext(unittest.TestCase):
         self.assertGreaterEqual(m['bfast_http2_goaway_total{code="ENHANCE_YOUR_CALM"}'], 1)
         self.assertGreaterEqual(
             m['bfast_http2_resets_total{direction="received",code="NO_ERROR"}'], 250)
+
+
+class Http2Scripted(unittest.TestCase):
+    """Against the scripted upstream: what the upstream sees, and what it does wrong."""
+
+    def setUp(self):
+        self.upstream = ScriptedUpstream()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{self.upstream.port}"))
+        self.addCleanup(self.proxy.stop)
+        self.c = H2Client(self.proxy.port)
+        self.addCleanup(self.c.close)
+
+    def fetch(self, path, **kw):
+        sid = self.c.request(path, **kw)
+        self.assertTrue(self.c.until(lambda: self.c.finished(sid)))
+        return self.c.streams[sid]
+
+    def test_request_head_becomes_http11(self):
+        s = self.fetch("/headers", authority="api.test:8080",
+                       headers=[("cookie", "a=1"), ("cookie", "b=2"), ("te", "trailers"),
+                                ("x-custom", "v")])
+        seen = json.loads(bytes(s["body"]))
+        self.assertEqual(seen["host"], ["api.test:8080"])
+        self.assertEqual(seen["cookie"], ["a=1; b=2"])
+        self.assertEqual(seen["x-custom"], ["v"])
+        self.assertNotIn("te", seen)
+
+    def test_body_without_length_is_relayed_whole(self):
+        body = bytes(range(256)) * 1000  # past the stream window and the pipe: flow control
+        s = self.fetch("/echo", method="POST", body=body,
+                       headers=[("content-type", "application/octet-stream")])
+        self.assertTrue(s["ended"], s["reset"])
+        self.assertEqual(s["headers"][":status"], "200")
+        self.assertEqual(bytes(s["body"]), body)
+
+    def test_chunked_upstream_response(self):
+        s = self.fetch("/chunked-json")
+        self.assertTrue(s["ended"])
+        self.assertTrue(json.loads(bytes(s["body"]))["items"])
+
+    def test_truncated_upstream_body_is_a_reset_never_an_end(self):
+        s = self.fetch("/reset-mid-body")
+        self.assertFalse(s["ended"])
+        self.assertEqual(s["reset"], INTERNAL_ERROR)
+        # The connection goes on.
+        ok = self.fetch("/chunked-json")
+        self.assertTrue(ok["ended"])
 
 
 class Http2SlowReader(unittest.TestCase):
