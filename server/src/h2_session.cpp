@@ -213,9 +213,9 @@ void h2_session::dispatch() {
         if (it != bridges_.end()) {
           bridge& b = *it->second;
           stream_gone(b);
-          // A reset by the client (or by us) ends the exchange; after a whole response, the
-          // session has closed its end already and this changes nothing.
-          if (e.error != 0) b.end.abort();
+          // The exchange ends with its stream, reset or not (a client's RST_STREAM NO_ERROR
+          // too); after a whole response the session is done and this changes nothing.
+          b.end.abort();
           bridges_.erase(it);
         }
         if (bridges_.empty()) arm_idle();

@@ -303,6 +303,19 @@ class Http2Scripted(unittest.TestCase):
         self.assertTrue(ok["ended"])
 
 
+class Http2Idle(unittest.TestCase):
+    def test_idle_connection_gets_goaway_and_is_closed(self):
+        proxy = start_proxy(self, keepalive_idle_timeout_ms=200)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        sid = c.request(SMALL)
+        self.assertTrue(c.until(lambda: c.finished(sid)))
+        self.assertTrue(c.until(lambda: c.goaway is not None))
+        self.assertEqual(c.goaway, 0)
+        c.until(lambda: c.closed)
+        self.assertTrue(c.closed)
+
+
 class Http2SlowReader(unittest.TestCase):
     def test_slow_stream_does_not_stall_the_others_and_is_reset(self):
         proxy = start_proxy(self, client_write_timeout_ms=1000)
@@ -413,6 +426,12 @@ class Http2Tls(unittest.TestCase):
         proxy = self.start(http2=False)
         args = ("--http2", "--cacert", self.certs.ca.cert)
         self.assertEqual(curl_version(self.https(proxy, SMALL), *args), ("1.1", 0))
+        p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{proxy.port}",
+                            "-servername", "localhost", "-CAfile", self.certs.ca.cert,
+                            "-alpn", "h2"], input="", capture_output=True, text=True,
+                           timeout=START_TIMEOUT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no application protocol", p.stderr)
 
 
 class Http2Off(unittest.TestCase):
