@@ -78,9 +78,26 @@ h2_session::h2_session(shared_state& state, worker& w, byte_stream& stream,
       writer_wake_(stream.get_executor()),
       idle_(stream.get_executor()),
       write_deadline_(stream.get_executor()),
-      tasks_done_(stream.get_executor()) {}
+      tasks_done_(stream.get_executor()),
+      tasks_(std::make_shared<task_count>()) {
+  tasks_->none_left = &tasks_done_;
+}
 
-h2_session::~h2_session() = default;
+h2_session::~h2_session() {
+  tasks_->none_left = nullptr;
+  // Ends that outlive this object (an io_context destroyed with everything suspended) must
+  // not call back into it.
+  for (auto& [id, b] : bridges_) b->end.on_room(nullptr);
+}
+
+h2_session::task_guard::task_guard(std::shared_ptr<task_count> c) : count(std::move(c)) {
+  ++count->running;
+}
+
+h2_session::task_guard::~task_guard() {
+  if (!count) return;
+  if (--count->running == 0 && count->none_left) count->none_left->cancel();
+}
 
 task<void> h2_session::run(std::string initial) {
   using namespace asio::experimental::awaitable_operators;
@@ -107,7 +124,7 @@ task<void> h2_session::run(std::string initial) {
   bridges_.clear();
   report_stats();
   s_.stats.http2_connections_open.fetch_sub(1, std::memory_order_relaxed);
-  while (tasks_ > 0) {
+  while (tasks_->running > 0) {
     tasks_done_.expires_at(steady_timer::time_point::max());
     co_await tasks_done_.async_wait(use_tuple);
   }
@@ -271,9 +288,10 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   b->end.on_room([this, id] { feed(id); });
   bridges_.emplace(id, b);
   s_.stats.http2_streams_open.fetch_add(1, std::memory_order_relaxed);
-  tasks_ += 2;
-  asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs)), asio::detached);
-  asio::co_spawn(stream_.get_executor(), respond(std::move(b)), asio::detached);
+  asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs), task_guard(tasks_)),
+                 asio::detached);
+  asio::co_spawn(stream_.get_executor(), respond(std::move(b), task_guard(tasks_)),
+                 asio::detached);
 }
 
 void h2_session::feed(std::int32_t id) {
@@ -316,7 +334,7 @@ void h2_session::feed(std::int32_t id) {
   if (consumed) wake_writer();
 }
 
-task<void> h2_session::serve_exchange(stream_pipe_end end) {
+task<void> h2_session::serve_exchange(stream_pipe_end end, task_guard) {
   int fd = static_cast<int>(stream_.socket().native_handle());
   try {
     auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd);
@@ -324,14 +342,9 @@ task<void> h2_session::serve_exchange(stream_pipe_end end) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bfast-proxy: h2 stream session error: %s\n", e.what());
   }
-  task_ended();
 }
 
-task<void> h2_session::respond(std::shared_ptr<bridge> b) {
-  struct ended {
-    h2_session* self;
-    ~ended() { self->task_ended(); }
-  } guard{this};
+task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
   // The session's response head is bounded like an upstream's: the header limit and a margin.
   beast::flat_buffer buf(2 * std::size_t{cfg_->max_header_bytes} + read_bytes);
   std::optional<http::response_parser<http::buffer_body>> p;
@@ -399,11 +412,6 @@ void h2_session::arm_idle() {
     if (ec || !bridges_.empty()) return;
     drain();
   });
-}
-
-void h2_session::task_ended() {
-  --tasks_;
-  if (tasks_ == 0) tasks_done_.cancel();
 }
 
 }  // namespace bfast::server

@@ -40,14 +40,27 @@ class h2_session {
 
  private:
   struct bridge;
+  // Stream coroutines still running. Shared: when a worker's io_context is destroyed with
+  // everything suspended, their frames may go after this object's.
+  struct task_count {
+    std::size_t running = 0;
+    steady_timer* none_left = nullptr;  // null once the session is gone
+  };
+  // Counts a stream coroutine until it ends (or its frame is destroyed).
+  struct task_guard {
+    std::shared_ptr<task_count> count;
+    explicit task_guard(std::shared_ptr<task_count> c);
+    task_guard(task_guard&& o) noexcept = default;
+    ~task_guard();
+  };
 
   task<void> read_loop();
   task<void> write_loop();
   // After the last frame: FIN, then read and drop what the client still sends for a while, so
   // that a close over unread bytes does not reset the connection and lose the GOAWAY.
   task<void> linger();
-  task<void> respond(std::shared_ptr<bridge> b);
-  task<void> serve_exchange(stream_pipe_end end);
+  task<void> respond(std::shared_ptr<bridge> b, task_guard guard);
+  task<void> serve_exchange(stream_pipe_end end, task_guard guard);
 
   // Handles the events h2_connection queued (after receive() and after pending_output()).
   void dispatch();
@@ -59,7 +72,6 @@ class h2_session {
   // Adds what h2_connection counted since the last call to the process's metrics.
   void report_stats();
   void stream_gone(bridge& b);
-  void task_ended();
 
   shared_state& s_;
   worker& w_;
@@ -72,7 +84,7 @@ class h2_session {
   steady_timer idle_;
   steady_timer write_deadline_;
   steady_timer tasks_done_;
-  std::size_t tasks_ = 0;  // stream coroutines still running
+  std::shared_ptr<task_count> tasks_;
   h2_stats reported_;      // the connection's stats already added to the metrics
   bool reading_done_ = false;
   bool failed_ = false;
