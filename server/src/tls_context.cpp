@@ -18,7 +18,6 @@ std::string openssl_error() {
   return text;
 }
 
-
 // Idle connections give their read and write buffers back: 32 KiB each otherwise.
 // A write retried after WANT_WRITE may come from another buffer with the same bytes (a body
 // piece gathered again).
