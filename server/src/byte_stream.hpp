@@ -155,8 +155,9 @@ class byte_stream {
     beast::error_code result{};
     std::size_t done = 0;
 
-    // The first buffer, or the first ones gathered: a header and a body piece would be two
-    // records and two sends otherwise.
+    // A small message (a head and a short body) gathered into one record and one send; else
+    // the first buffer, so that a large body is never copied, at the cost of one short record
+    // for the head or chunk line before it.
     template <class ConstBuffers>
     void take(const ConstBuffers& buffers) {
       std::size_t total = 0, count = 0;
@@ -168,13 +169,12 @@ class byte_stream {
         if (count++ == 0) first = b;
         total += b.size();
       }
-      if (count <= 1 || first.size() >= coalesce_bytes / 4) {
+      if (count <= 1 || total > coalesce_bytes) {
         out = first;
         return;
       }
-      const std::size_t n = total < coalesce_bytes ? total : coalesce_bytes;
-      staged = std::make_unique_for_overwrite<char[]>(n);
-      const std::size_t copied = asio::buffer_copy(asio::buffer(staged.get(), n), buffers);
+      staged = std::make_unique_for_overwrite<char[]>(total);
+      const std::size_t copied = asio::buffer_copy(asio::buffer(staged.get(), total), buffers);
       out = asio::const_buffer(staged.get(), copied);
     }
 

@@ -1,5 +1,7 @@
 #include "tls_context.hpp"
 
+#include <cstdint>
+
 #include <boost/asio/ip/address.hpp>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -16,17 +18,24 @@ std::string openssl_error() {
   return text;
 }
 
-tls_context_ptr new_context(const SSL_METHOD* method) {
-  SSL_CTX* ctx = SSL_CTX_new(method);
-  if (!ctx) return {};
-  return tls_context_ptr(ctx, SSL_CTX_free);
-}
-
 // Idle connections give their read and write buffers back: 32 KiB each otherwise.
 // A write retried after WANT_WRITE may come from another buffer with the same bytes (a body
 // piece gathered again).
 constexpr long common_modes = SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+
+// What both sides share: TLS 1.3 at most and `min_version` at least, no compression, no
+// renegotiation, and a peer that leaves without close_notify taken as an end of stream.
+tls_context_ptr new_context(const SSL_METHOD* method, int min_version, std::uint64_t options) {
+  SSL_CTX* c = SSL_CTX_new(method);
+  if (!c) return {};
+  SSL_CTX_set_min_proto_version(c, min_version);
+  SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION);
+  SSL_CTX_set_options(c, options | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                             SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_mode(c, common_modes);
+  return tls_context_ptr(c, SSL_CTX_free);
+}
 
 // Offers what the proxy speaks: h2 first when enabled (preferred when the client offers both,
 // as nginx does), then HTTP/1.1. A client that offers only other protocols is refused with
@@ -47,33 +56,33 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
+// A certificate chain and its key, each error naming `field` or `field`_key.
+void load_certificate(SSL_CTX* c, const std::string& chain, const std::string& key,
+                      const std::string& field, std::vector<std::string>& errors) {
+  const std::string key_field = field + "_key";
+  if (SSL_CTX_use_certificate_chain_file(c, chain.c_str()) != 1)
+    errors.push_back(field + ": cannot load " + chain + " (" + openssl_error() + ")");
+  else if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    errors.push_back(key_field + ": cannot load " + key + " (" + openssl_error() + ")");
+  else if (SSL_CTX_check_private_key(c) != 1)
+    errors.push_back(key_field + ": does not match " + field + " (" + openssl_error() + ")");
+}
+
 void build_listener(const config::proxy_config& cfg, tls_contexts& out,
                     std::vector<std::string>& errors) {
   const config::listener_tls& t = cfg.tls;
-  tls_context_ptr ctx = new_context(TLS_server_method());
+  tls_context_ptr ctx =
+      new_context(TLS_server_method(), t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION,
+                  SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!ctx) {
     errors.push_back("tls_certificate: " + openssl_error());
     return;
   }
   SSL_CTX* c = ctx.get();
-  SSL_CTX_set_min_proto_version(c, t.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(c, common_modes);
   if (SSL_CTX_set_cipher_list(c, t.ciphers.c_str()) != 1)
     errors.push_back("tls_ciphers: no cipher in \"" + t.ciphers + "\" is known (" +
                      openssl_error() + ")");
-  if (SSL_CTX_use_certificate_chain_file(c, t.certificate.c_str()) != 1) {
-    errors.push_back("tls_certificate: cannot load " + t.certificate + " (" + openssl_error() +
-                     ")");
-  } else if (SSL_CTX_use_PrivateKey_file(c, t.certificate_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    errors.push_back("tls_certificate_key: cannot load " + t.certificate_key + " (" +
-                     openssl_error() + ")");
-  } else if (SSL_CTX_check_private_key(c) != 1) {
-    errors.push_back("tls_certificate_key: does not match tls_certificate (" + openssl_error() +
-                     ")");
-  }
+  load_certificate(c, t.certificate, t.certificate_key, "tls_certificate", errors);
   // Any non-null argument offers h2.
   SSL_CTX_set_alpn_select_cb(c, select_alpn,
                              cfg.http2 ? const_cast<unsigned char*>(alpn_h2_and_http11) : nullptr);
@@ -83,16 +92,12 @@ void build_listener(const config::proxy_config& cfg, tls_contexts& out,
 void build_upstream(const config::proxy_config& cfg, tls_contexts& out,
                     std::vector<std::string>& errors) {
   const config::upstream_tls& t = cfg.upstream_tls_settings;
-  tls_context_ptr ctx = new_context(TLS_client_method());
+  tls_context_ptr ctx = new_context(TLS_client_method(), TLS1_2_VERSION, 0);
   if (!ctx) {
     errors.push_back("upstream: " + openssl_error());
     return;
   }
   SSL_CTX* c = ctx.get();
-  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                             SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(c, common_modes);
   if (t.verify) {
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
     if (t.ca_file.empty()) {
@@ -104,22 +109,9 @@ void build_upstream(const config::proxy_config& cfg, tls_contexts& out,
                        ")");
     }
   }
-  if (!t.certificate.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(c, t.certificate.c_str()) != 1) {
-      errors.push_back("upstream_tls_certificate: cannot load " + t.certificate + " (" +
-                       openssl_error() + ")");
-    } else if (SSL_CTX_use_PrivateKey_file(c, t.certificate_key.c_str(), SSL_FILETYPE_PEM) !=
-               1) {
-      errors.push_back("upstream_tls_certificate_key: cannot load " + t.certificate_key + " (" +
-                       openssl_error() + ")");
-    } else if (SSL_CTX_check_private_key(c) != 1) {
-      errors.push_back(
-          "upstream_tls_certificate_key: does not match upstream_tls_certificate (" +
-          openssl_error() + ")");
-    }
-  }
-  static constexpr unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  SSL_CTX_set_alpn_protos(c, alpn, sizeof alpn);
+  if (!t.certificate.empty())
+    load_certificate(c, t.certificate, t.certificate_key, "upstream_tls_certificate", errors);
+  SSL_CTX_set_alpn_protos(c, alpn_http11, sizeof alpn_http11);
   out.upstream = std::move(ctx);
   out.upstream_name = t.server_name.empty() ? cfg.upstream_endpoint.host : t.server_name;
   out.upstream_verify = t.verify;

@@ -3,6 +3,7 @@ deadline, plain HTTP on the TLS port, metrics), the upstream (verification failu
 client certificates, pooled connections, the connect deadline), the same bytes as over
 cleartext, and reloading the listener's certificate. Certificates come from tls_certs (openssl),
 TLS upstreams from tls_upstream (nginx), TLS clients are curl, openssl s_client and ssl."""
+import asyncio
 import json
 import os
 import re
@@ -15,10 +16,13 @@ import threading
 import time
 import unittest
 
+import websockets
+
 from harness import (BFAST, CORPUS, START_TIMEOUT, Proxy, ResponseReader, curl, oracle_checks,
                      raw_request, status_of)
 from scripted_upstream import ScriptedUpstream
 from test_reload import base_config, check_config, reload
+from test_tunnel import EchoUpstream
 from tls_certs import Certificates, serial_of_pem
 from tls_upstream import TlsNginx
 
@@ -312,6 +316,54 @@ class DeadlinesOverTlsTest(unittest.TestCase):
         except (ConnectionResetError, ssl.SSLError):
             pass
         self.assertLess(received, 8 * len(original("/realworld/canada.json")))
+
+
+class WebSocketOverTlsTest(unittest.TestCase):
+    """wss:// through the TLS listener: the tunnel relays through TLS on the client side and
+    cleartext on the upstream's."""
+
+    def setUp(self):
+        self.upstream = EchoUpstream()
+        self.addCleanup(self.upstream.stop)
+
+    def connect(self, proxy):
+        context = ssl.create_default_context(cafile=certs.ca.cert)
+        return websockets.connect(f"wss://localhost:{proxy.port}/ws", ssl=context, max_size=None,
+                                  ping_interval=None, open_timeout=START_TIMEOUT)
+
+    def test_echo_both_ways_with_frames_larger_than_a_record_and_the_relay_buffer(self):
+        proxy = start_proxy(self, f"http://127.0.0.1:{self.upstream.port}", **listener_tls())
+        big = os.urandom((1 << 20) + 17)
+
+        async def run():
+            async with self.connect(proxy) as ws:
+                await ws.send("text frame")
+                text = await ws.recv()
+                await ws.send(big)
+                return text, await ws.recv()
+        text, got = asyncio.run(run())
+        self.assertEqual(text, "text frame")
+        self.assertEqual(got, big)
+        wait_for(lambda: proxy.metrics()["bfast_tunnels_open"] == 0, "the tunnel to close")
+        self.assertGreater(proxy.metrics()['bfast_tunnel_bytes_total{direction="to_client"}'],
+                           len(big))
+
+    def test_an_idle_tls_tunnel_is_closed(self):
+        proxy = start_proxy(self, f"http://127.0.0.1:{self.upstream.port}", **listener_tls(),
+                            tunnel_idle_timeout_ms=300)
+
+        async def run():
+            async with self.connect(proxy) as ws:
+                await ws.send("x")
+                await ws.recv()
+                try:
+                    await asyncio.wait_for(ws.recv(), CLOSE_BOUND)
+                except websockets.ConnectionClosed:
+                    return True
+                except asyncio.TimeoutError:
+                    return False
+        self.assertTrue(asyncio.run(run()), "an idle wss tunnel outlives tunnel_idle_timeout_ms")
+        self.assertEqual(proxy.metrics()["bfast_tunnels_idle_closed_total"], 1)
 
 
 class AccessLog:
