@@ -554,6 +554,7 @@ void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::ti
   e.client = client_address_;
   e.method = std::move(ex_.method);
   e.target = std::move(ex_.target);
+  e.protocol = h2_stream_ ? "HTTP/2.0" : ex_.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   e.status = ex_.status;
   e.decision = ex_.decision.empty() ? ex_filter.decision_token() : ex_.decision;
   e.reason = ex_.decision.empty() ? ex_filter.reason_token() : ex_.reason;

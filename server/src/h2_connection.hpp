@@ -133,6 +133,9 @@ class h2_connection {
   // The owner has handled n body bytes: they leave body() and reopen the client's window.
   void consume_body(std::int32_t stream, std::size_t n);
 
+  // An interim response head (1xx but 101), before the final one: 100 Continue for a client
+  // that waits for it. False when the stream is gone or already answered.
+  bool inform(std::int32_t stream, unsigned status, const boost::beast::http::fields& headers);
   // Final response head (status 200..999); with end_stream false the body follows through
   // send_body(). False when the stream is gone or already answered.
   bool respond(std::int32_t stream, unsigned status, const boost::beast::http::fields& headers,
@@ -165,6 +168,7 @@ class h2_connection {
     bool closed = false;          // kept for the owner's batch of events, then erased
   };
   struct callbacks;
+  struct response_fields;
 
   stream_state* find(std::int32_t stream);
   const stream_state* find(std::int32_t stream) const;

@@ -28,6 +28,7 @@ constexpr std::size_t chunk_overhead = 16;
 constexpr milliseconds linger_time{2000};
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr std::uint32_t internal_error = 2;  // RFC 9113 §7 INTERNAL_ERROR
+constexpr std::uint32_t refused_stream = 7;  // RFC 9113 §7 REFUSED_STREAM
 static_assert(h2_error_codes == http2_error_codes);
 
 void add_delta(std::array<std::atomic<std::uint64_t>, http2_error_codes>& to,
@@ -264,9 +265,22 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   const h2_request* req = conn_.request(id);
   if (req == nullptr) return;
   idle_.cancel();
+  // Each stream may hold an upstream connection, as a client connection does: max_connections
+  // bounds both together, which keeps the descriptor and memory arithmetic of HTTP/1.1.
+  const auto in_flight = s_.stats.open_connections.load(std::memory_order_relaxed) +
+                         s_.stats.http2_streams_open.load(std::memory_order_relaxed);
+  if (in_flight >= static_cast<std::int64_t>(cfg_->max_connections)) {
+    // Safe for the client to retry: nothing of the request was processed (RFC 9113 §8.7).
+    s_.stats.http2_streams_refused.fetch_add(1, std::memory_order_relaxed);
+    conn_.reset(id, refused_stream);
+    wake_writer();
+    return;
+  }
   std::string head;
   head.reserve(256);
-  head.append(req->method).append(" ").append(req->path).append(" HTTP/1.1\r\n");
+  // CONNECT has an authority and no path: as a request line, it gets the session's 405.
+  const std::string_view target = req->method == "CONNECT" ? req->authority : req->path;
+  head.append(req->method).append(" ").append(target).append(" HTTP/1.1\r\n");
   const auto host = req->headers.find(http::field::host);
   if (!req->authority.empty()) head.append("Host: ").append(req->authority).append("\r\n");
   else if (host != req->headers.end())
@@ -361,7 +375,9 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
       co_return;
     }
     const unsigned status = p->get().result_int();
-    if (status / 100 != 1) break;  // 100 Continue and the like have no HTTP/2 form here
+    if (status / 100 != 1) break;
+    // The session's 100 Continue, for a client that waits for it before its body.
+    if (!b->closed && conn_.inform(b->id, status, p->get().base())) wake_writer();
   }
   if (b->closed) co_return;
   const unsigned status = p->get().result_int();
