@@ -68,11 +68,22 @@ struct h2_connection::callbacks {
 
   static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
     auto& c = self(ud);
-    const bool control = hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
-                         hd->type == NGHTTP2_WINDOW_UPDATE || hd->type == NGHTTP2_PRIORITY ||
-                         (hd->type == NGHTTP2_DATA && hd->length == 0 &&
-                          (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0);
-    if (control && ++c.control_frames_ > c.limits_.max_control_frames_without_data) {
+    const std::uint64_t opened = c.stats_.streams_opened;
+    bool flood = false;
+    if (hd->type == NGHTTP2_WINDOW_UPDATE) {
+      // A client acknowledges DATA, so its updates may come long after our last frame (every
+      // stream window full, the acknowledgements of a backlog still arriving): bounded by what
+      // we sent, as Envoy bounds them, not by time since we sent it.
+      flood = ++c.window_updates_ >
+              5 + 2 * (opened + c.limits_.window_updates_per_data_frame * c.data_frames_sent_);
+    } else if (hd->type == NGHTTP2_PRIORITY) {
+      flood = ++c.priority_frames_ > c.limits_.priority_frames_per_stream * (1 + opened);
+    } else if (hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
+               (hd->type == NGHTTP2_DATA && hd->length == 0 &&
+                (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0)) {
+      flood = ++c.control_frames_ > c.limits_.max_control_frames_without_data;
+    }
+    if (flood) {
       c.calm_down(&h2_stats::control_flood);
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
@@ -215,6 +226,7 @@ struct h2_connection::callbacks {
         break;
       case NGHTTP2_DATA:
         c.control_frames_ = 0;
+        ++c.data_frames_sent_;
         break;
       case NGHTTP2_RST_STREAM:
         count(c.stats_.resets_sent, frame->rst_stream.error_code);

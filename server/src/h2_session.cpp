@@ -22,6 +22,9 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t read_bytes = 16 * 1024;
 constexpr std::size_t body_piece_bytes = 16 * 1024;
+// Each way: the stream's queue in h2_connection (64 KiB) already covers the client's window, so
+// the pipe need only keep the session busy.
+constexpr std::size_t pipe_bytes = 16 * 1024;
 // A chunk-size line and the CRLF after the data, for a body without content-length.
 constexpr std::size_t chunk_overhead = 16;
 // nginx's lingering close, shortened: a bound on time and on bytes dropped.
@@ -294,7 +297,7 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   // One exchange per pipe: the session ends after this response.
   head.append("Connection: close\r\n\r\n");
 
-  auto [ours, theirs] = stream_pipe_end::make(stream_.get_executor());
+  auto [ours, theirs] = stream_pipe_end::make(stream_.get_executor(), pipe_bytes);
   auto b = std::make_shared<bridge>(id, std::move(ours), stream_.get_executor());
   b->chunked = chunked;
   b->head = req->method == "HEAD";
@@ -387,6 +390,10 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
     co_return;
   }
   wake_writer();
+  // The body passes through in pieces: reads need no more room than a piece (Beast reads up to
+  // 64 KiB otherwise, for every stream that holds one).
+  buf.max_size(std::max(buf.size(), body_piece_bytes));
+  buf.shrink_to_fit();
   std::string piece(body_piece_bytes, '\0');
   while (!p->is_done()) {
     p->get().body().data = piece.data();

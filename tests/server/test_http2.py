@@ -435,6 +435,30 @@ class Http2AccessLog(unittest.TestCase):
                                      SMALL + "?v=1.0": "HTTP/1.0"})
 
 
+class Http2ManyUnread(unittest.TestCase):
+    def test_a_client_acknowledging_every_frame_of_full_streams_is_not_a_flood(self):
+        """Every stream window full, and the client still acknowledging the backlog on the
+        connection's window: many WINDOW_UPDATEs while no DATA can go out, which is legitimate."""
+        proxy = start_proxy(self)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        sids = [c.request(TWITTER) for _ in range(100)]
+        c.unread.update(sids)
+        self.assertTrue(c.until(lambda: all(len(c.streams[s]["body"]) >= 65535 for s in sids)))
+        self.assertIsNone(c.goaway)
+        # Then the streams are read: each finishes whole.
+        c.unread.clear()
+        for sid in sids:
+            c.conn.increment_flow_control_window(1 << 24, sid)
+        c.flush()
+        self.assertTrue(c.until(lambda: all(c.finished(s) for s in sids)))
+        for sid in sids:
+            self.assertTrue(c.streams[sid]["ended"], c.streams[sid]["reset"])
+            self.assertEqual(bytes(c.streams[sid]["body"]), original(TWITTER))
+        self.assertNotIn('bfast_http2_goaway_total{code="ENHANCE_YOUR_CALM"}',
+                         {k for k, v in proxy.metrics().items() if v})
+
+
 def raw_frames(sock):
     """The frames that come next, parsed without the client's state machine (python3-h2 takes
     nothing more once a GOAWAY arrived, while the server may still finish streams)."""
