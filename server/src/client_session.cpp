@@ -539,7 +539,18 @@ task<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_o
       keep_ok && client_keep_alive());
 }
 
+void proxy_session::stream_reset() noexcept {
+  stream_reset_ = true;
+  up_.cancel();
+}
+
 task<bool> proxy_session::send_upstream_error(bool keep_ok) {
+  if (stream_reset_) {
+    ex_.status = 499;
+    ex_.decision = "error";
+    ex_.reason = "client_closed";
+    co_return false;
+  }
   const upstream_failure& f = up_.failure();
   if (f.detail.empty()) co_return co_await send_upstream_error_status(f.timed_out, keep_ok);
   ex_.decision = "error";

@@ -69,6 +69,8 @@ struct h2_session::bridge {
   bool terminated = false;  // the last chunk was written
   bool head = false;        // a HEAD: the response has no body whatever its framing says
   bool closed = false;      // the HTTP/2 stream is gone
+  bool relayed = false;     // the whole response went to the stream
+  proxy_session* session = nullptr;  // while the stream's session runs
 };
 
 h2_session::h2_session(shared_state& state, worker& w, byte_stream& stream,
@@ -234,6 +236,9 @@ void h2_session::dispatch() {
         if (it != bridges_.end()) {
           bridge& b = *it->second;
           stream_gone(b);
+          // A reset before the whole response: the session stops waiting on the upstream, so
+          // a stream opened and reset costs one connect at most (rapid reset).
+          if (!b.relayed && b.session != nullptr) b.session->stream_reset();
           // The exchange ends with its stream, reset or not (a client's RST_STREAM NO_ERROR
           // too); after a whole response the session is done and this changes nothing.
           b.end.abort();
@@ -305,7 +310,7 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   b->end.on_room([this, id] { feed(id); });
   bridges_.emplace(id, b);
   s_.stats.http2_streams_open.fetch_add(1, std::memory_order_relaxed);
-  asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs), task_guard(tasks_)),
+  asio::co_spawn(stream_.get_executor(), serve_exchange(b, std::move(theirs), task_guard(tasks_)),
                  asio::detached);
   asio::co_spawn(stream_.get_executor(), respond(std::move(b), task_guard(tasks_)),
                  asio::detached);
@@ -351,10 +356,17 @@ void h2_session::feed(std::int32_t id) {
   if (consumed) wake_writer();
 }
 
-task<void> h2_session::serve_exchange(stream_pipe_end end, task_guard) {
+task<void> h2_session::serve_exchange(std::shared_ptr<bridge> b, stream_pipe_end end,
+                                       task_guard) {
   int fd = static_cast<int>(stream_.socket().native_handle());
   try {
     auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd);
+    b->session = session.get();
+    // Cleared however run() ends.
+    struct forget {
+      bridge& b;
+      ~forget() { b.session = nullptr; }
+    } forget_session{*b};
     co_await session->run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bfast-proxy: h2 stream session error: %s\n", e.what());
@@ -426,6 +438,7 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
       }
     } while (off < got);
   }
+  b->relayed = true;
   b->end.close();
 }
 

@@ -413,6 +413,37 @@ class Http2Limits(unittest.TestCase):
         self.assertEqual(c.streams[ok]["headers"][":status"], "404")
 
 
+class Http2ResetWhileWaiting(unittest.TestCase):
+    def test_a_reset_stream_lets_go_of_its_upstream_at_once(self):
+        upstream = ScriptedUpstream()
+        self.addCleanup(upstream.stop)
+        proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}",
+                                               upstream_header_timeout_ms=120_000))
+        self.addCleanup(proxy.stop)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        sids = [c.request("/slow-headers") for _ in range(10)]
+        wait_for(lambda: len(upstream.held) == 10, "ten requests held at the upstream")
+        for sid in sids:
+            c.conn.reset_stream(sid)
+        c.flush()
+        # Each upstream connection closes now, not at the header deadline two minutes away.
+        for conn in upstream.held:
+            conn.settimeout(START_TIMEOUT)
+            try:
+                self.assertEqual(conn.recv(1), b"")
+            except ConnectionResetError:
+                pass
+        m = proxy.metrics()
+        self.assertEqual(sum(v for k, v in m.items()
+                             if k.startswith("bfast_upstream_errors_total")), 0)
+        self.assertEqual(m["bfast_http2_streams_open"], 0)
+        # The connection still serves.
+        ok = c.request("/chunked-json")
+        self.assertTrue(c.until(lambda: c.finished(ok)))
+        self.assertTrue(c.streams[ok]["ended"])
+
+
 class Http2AccessLog(unittest.TestCase):
     def test_the_line_names_the_protocol(self):
         log_dir = tempfile.mkdtemp(prefix="bfast-h2-log-")
