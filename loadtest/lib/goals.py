@@ -6,6 +6,8 @@ reported, never enforced: they do not change the kit's exit status.
 """
 import statistics
 
+import h2_report
+
 NOT_MEASURED = "not measured in this mode"
 PASS_BASES = (("haproxy", "HAProxy"), ("nginx-proxy", "nginx proxy_pass"))
 # x-bfast goals: (payload, front, base front, at least, what the base is called). The auto
@@ -19,6 +21,11 @@ XBFAST_GOALS = (
 # TLS pass-through: bfast-tls req/s at least this × nginx-tls on each of these payloads.
 TLS_PAYLOADS = ("users-1k", "users-1m")
 TLS_AT_LEAST = 0.9
+# HTTP/2 (h2c): pass-through at least this × nginx HTTP/2 proxy_pass on each of these payloads,
+# and B-FAST (LZ4, as the HTTP/1.1 twitter goal) on twitter at least this × nginx HTTP/2 + gzip 1.
+H2_PASS_PAYLOADS = ("users-1k", "twitter")
+H2_PASS_AT_LEAST = 1.0
+H2_BFAST_AT_LEAST = 3.0
 IDLE_RSS_LIMIT_MB = 8
 PER_CONNECTION_LIMIT_KIB = 8
 STEADY_LIMIT = 2.0
@@ -102,6 +109,42 @@ def tls_rows(rep):
         goal = (f"TLS pass-through {', '.join(TLS_PAYLOADS)}: bfast-tls req/s ≥ {TLS_AT_LEAST:g}× "
                 "nginx TLS")
         rows.append([goal, NOT_MEASURED, "—", "—"])
+    return rows
+
+
+def h2_rows(rep):
+    rows = []
+    for w in h2_report.worker_counts(rep):
+        for m in h2_report.stream_counts(rep):
+            cells = h2_report.cells(rep, w, m)
+            where = f"{m} stream{'s' if m != 1 else ''}/connection, {threads(w)}"
+            for payload in H2_PASS_PAYLOADS:
+                goal = (f"HTTP/2 pass-through {payload}, {where}: bfast-h2-pass req/s ≥ "
+                        f"{H2_PASS_AT_LEAST:g}× nginx HTTP/2 proxy_pass")
+                rows.append(ratio_row(rep, cells, payload, "bfast-h2-pass", h2_report.PASS_BASE,
+                                      H2_PASS_AT_LEAST, goal))
+            goal = (f"HTTP/2 x-bfast twitter, {where}: bfast-h2-lz4 req/s ≥ {H2_BFAST_AT_LEAST:g}× "
+                    "nginx HTTP/2 + gzip 1")
+            extra = ""
+            mine, theirs = cells.get(("twitter", "bfast-h2-lz4")), cells.get(("twitter", h2_report.GZIP_BASE))
+            if mine and theirs:
+                auto = rep.ratio(cells, "twitter", "bfast-h2-auto", h2_report.GZIP_BASE)
+                extra = (f"; bytes/response {mine[0]['bytes']:,} vs {theirs[0]['bytes']:,}"
+                         + (f"; bfast-h2-auto {auto:.2f}×" if auto else ""))
+            rows.append(ratio_row(rep, cells, "twitter", "bfast-h2-lz4", h2_report.GZIP_BASE,
+                                  H2_BFAST_AT_LEAST, goal, extra))
+        for m in h2_report.stream_counts(rep, tls=True):
+            cells = h2_report.cells(rep, w, m)
+            for payload in dict.fromkeys(p for p, f in cells if f == "bfast-h2-tls"):
+                goal = (f"HTTP/2 over TLS {payload}, {m} streams/connection, {threads(w)}: "
+                        "bfast-h2-tls vs nginx h2 TLS (reported)")
+                row = ratio_row(rep, cells, payload, "bfast-h2-tls", "nginx-h2-tls", 0, goal)
+                rows.append(row[:3] + (["reported"] if row[2] != "—" else ["—"]))
+    if not rows:
+        rows.append([f"HTTP/2 pass-through {', '.join(H2_PASS_PAYLOADS)}: bfast-h2-pass req/s ≥ "
+                     f"{H2_PASS_AT_LEAST:g}× nginx HTTP/2 proxy_pass", NOT_MEASURED, "—", "—"])
+        rows.append([f"HTTP/2 x-bfast twitter: bfast-h2-lz4 req/s ≥ {H2_BFAST_AT_LEAST:g}× nginx "
+                     "HTTP/2 + gzip 1", NOT_MEASURED, "—", "—"])
     return rows
 
 
@@ -262,14 +305,17 @@ def goal_rows(rep):
         return net_rows(rep)
     if rep.meta.get("mode") == "tls":
         return tls_rows(rep)
-    return (pass_rows(rep) + tls_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
+    if rep.meta.get("mode") == "h2":
+        return h2_rows(rep)
+    return (pass_rows(rep) + tls_rows(rep) + h2_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
             + net_rows(rep))
 
 
 def machine_line(rep):
     m = rep.meta
     cells = (f"up to {m['reps']} timed exchange(s) per network cell" if m["mode"] == "net"
-             else f"{m['reps']} rep(s) × {m['duration_s']} s per wrk cell")
+             else f"{m['reps']} rep(s) × {m['duration_s']} s per "
+             + ("h2load" if m["mode"] == "h2" else "wrk") + " cell")
     return (f"{m['date']}, {m['mode']} run; nproc {m.get('nproc', m['cores'])}, {m['cpu']}, Linux "
             f"{m['kernel']}; {rep.workers_text()} worker(s)/thread(s) per server; "
             f"{cells}, ratios of medians.")
