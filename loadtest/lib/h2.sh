@@ -3,7 +3,8 @@
 # x-bfast LZ4), all h2c with prior knowledge on the running cleartext origin; and one h2 pair
 # over TLS (ALPN) on the throwaway certificate of lib/tls.sh. Each front is checked over HTTP/2
 # (curl, bodies as the other checks), then h2load takes the cells, interleaved, into
-# data/h2.jsonl. The fronts stop afterwards. Uses run's, lib/fronts.sh's and lib/tls.sh's helpers.
+# data/h2.jsonl, with each bfast-proxy's decisions during the cell (its /metrics, before and
+# after): under load a transform past the memory budget passes JSON through instead. The fronts stop afterwards. Uses run's, lib/fronts.sh's and lib/tls.sh's helpers.
 
 # A few connections, each carrying h2load -m streams at once (a stream per request).
 h2_connections=4
@@ -41,10 +42,13 @@ start_h2_fronts() {
   [ "$have_proxy" = 1 ] || return 0
   start_proxy bfast-h2-pass "$pass_port" "$pass_admin" auto
   add_h2_front bfast-h2-pass "$pass_port" "$last_pid" "" "" h2c
+  front_admin[bfast-h2-pass]=$pass_admin
   start_proxy bfast-h2-auto "$auto_port" "$auto_admin" auto
   add_h2_front bfast-h2-auto "$auto_port" "$last_pid" application/x-bfast "" h2c
+  front_admin[bfast-h2-auto]=$auto_admin
   start_proxy bfast-h2-lz4 "$lz4_port" "$lz4_admin" always
   add_h2_front bfast-h2-lz4 "$lz4_port" "$last_pid" application/x-bfast "" h2c
+  front_admin[bfast-h2-lz4]=$lz4_admin
 }
 
 # nginx `ssl http2` and bfast-proxy's TLS listener, passing JSON through (h2 by ALPN).
@@ -61,6 +65,15 @@ start_h2_tls_fronts() {
   [ "$have_proxy" = 1 ] || return 0
   start_proxy bfast-h2-tls "$proxy_port" "$proxy_admin" auto "$tls_cert" "$tls_key" "$tls_ciphers"
   add_h2_front bfast-h2-tls "$proxy_port" "$last_pid" "" "" h2
+  front_admin[bfast-h2-tls]=$proxy_admin
+}
+
+# A bfast-proxy front's metrics into FILE (empty for the others).
+h2_metrics() {
+  local front=$1 file=$2
+  : >"$file"
+  [ -n "${front_admin[$front]:-}" ] || return 0
+  curl -s --max-time 5 -o "$file" "http://127.0.0.1:${front_admin[$front]}/metrics" || true
 }
 
 # One h2load run against a front, STREAMS streams per connection; recorded in the file $6
@@ -75,13 +88,15 @@ h2_cell() {
   [ -n "${front_encoding[$front]}" ] && args+=(-H "accept-encoding: ${front_encoding[$front]}")
   rm -f "$work/h2load.log"
   procstat reset "$pid"
+  h2_metrics "$front" "$work/metrics.before"
   before=$(procstat sample "$pid") origin_before=$(procstat sample "$origin_pid")
   bounded $((seconds + 60)) "$work/h2load.out" h2load "${args[@]}" "$url" || true
   after=$(procstat sample "$pid") origin_after=$(procstat sample "$origin_pid")
+  h2_metrics "$front" "$work/metrics.after"
   [ -n "$record" ] || return 0
   "$py" "$kit/lib/record.py" h2load "$front" "$payload" "$rep" "$streams" "$size" "$h2_connections" \
-    "$workers" "$work/h2load.out" "$work/h2load.log" "$before" "$after" "$origin_before" \
-    "$origin_after" >>"$record"
+    "$workers" "$work/h2load.out" "$work/h2load.log" "$work/metrics.before" "$work/metrics.after" \
+    "$before" "$after" "$origin_before" "$origin_after" >>"$record"
 }
 
 # Every (payload, streams, front) of one group, each once: a warm-up when REP is 0.

@@ -1,10 +1,9 @@
 """The HTTP/2 cells (lib/h2.sh, data/h2.jsonl): per-rep figures and the report's section.
 
 Imported by report.py and goals.py; every function takes report.py's Report. A cell's req/s is
-its DATA bytes per second over the front's body size for that payload (from its check): with 100
-streams of a large body per connection the streams advance in step and finish together, so
-responses completed inside a window of a few seconds can be 0 or a whole round; the bytes count
-the work done either way. Completed responses per second are shown beside it.
+h2load's completed responses per second. bfast-proxy's cells also carry its decisions during the
+cell (from /metrics): under load a B-FAST front may pass JSON through (`overloaded`), so its
+B-FAST req/s is req/s × the share of its decisions that were `transcoded`.
 """
 from collections import defaultdict
 
@@ -39,24 +38,42 @@ def cells(rep, workers, streams):
         if int(rec["workers"]) != workers or int(rec["streams"]) != streams:
             continue
         key = (rec["payload"], rec["front"])
-        h, size = rec.get("h2load") or {}, sizes.get(key)
-        if not h.get("duration_us") or not h.get("body_bytes") or not size:
+        h = rec.get("h2load") or {}
+        if not h.get("duration_us") or not h.get("responses"):
             out[key]
             continue
-        seconds = h["duration_us"] / 1e6
-        equivalent = h["body_bytes"] / size
+        seconds, done = h["duration_us"] / 1e6, h["responses"]
+        made = rec.get("decisions") or {}
+        share = (sum(n for k, n in made.items() if k.startswith("transcoded")) / sum(made.values())
+                 if made else None)
         out[key].append({
-            "rps": equivalent / seconds,
-            "done_rps": h["responses"] / seconds,
+            "rps": done / seconds,
+            "bfast_rps": done / seconds * share if share is not None else None,
+            "transcoded": share, "decisions": made,
             "p50_ms": h["latency_us"]["p50"] / 1e3, "p99_ms": h["latency_us"]["p99"] / 1e3,
-            "bytes": size,
-            "cpu_per_1k": rec["cpu_s"] / equivalent * 1000,
-            "origin_cpu_per_1k": rec["origin_cpu_s"] / equivalent * 1000,
+            "bytes": sizes.get(key),
+            # DATA bytes of the cell over the responses completed in it (streams cut off at the
+            # end count too): what the wire carried per response under load.
+            "wire_bytes": h["body_bytes"] / done,
+            "cpu_per_1k": rec["cpu_s"] / done * 1000,
+            "origin_cpu_per_1k": rec["origin_cpu_s"] / done * 1000,
             "peak_rss_mb": rec["peak_rss_kb"] / 1024,
             "errors": sum(h["errors"].values()) + h["non_200"],
             "protocol": h.get("protocol", ""),
         })
     return out
+
+
+def decision_mix(cell):
+    """A cell's bfast-proxy decisions over its repetitions, as shares: 'transcoded 100%'."""
+    total = defaultdict(int)
+    for r in cell:
+        for k, n in r["decisions"].items():
+            total[k] += n
+    whole = sum(total.values())
+    if not whole:
+        return "—"
+    return ", ".join(f"{k} {n / whole:.0%}" for k, n in sorted(total.items(), key=lambda kv: -kv[1]))
 
 
 def sent_as(rep):
@@ -88,13 +105,15 @@ def h2_section(rep):
         f"h2load negotiated: {', '.join(protocols) or '—'}. Each front was checked first over "
         "HTTP/2 (curl `--http2-prior-knowledge`, or `--http2` verifying the certificate; the "
         "answer had to come as HTTP/2), as in the Checks section.\n",
-        "req/s here is body bytes received per second over the body size of one response (the "
-        "front's check, also the bytes/response column): with 100 streams of a large body per "
-        "connection the streams advance in step and finish together, so a count of completed "
-        "responses inside a few seconds swings between none and a whole round. Completed "
-        "responses per second are beside it. Medians, with the smallest and largest repetition "
-        "in brackets; latency from h2load's per-request log; CPU is the front's processes' "
-        "user+system time per 1,000 responses' worth of bytes.\n",
+        "req/s is h2load's completed responses per second. \"under load\" is bfast-proxy's "
+        "decisions during the cells (`bfast_decisions_total` from its /metrics, before and "
+        "after each cell, summed over the repetitions): a transform that does not fit "
+        "`transform_memory_budget_bytes` passes the JSON through as `overloaded`. "
+        "\"bytes/response\" is the check's body; \"wire bytes/response\" the cell's DATA bytes "
+        "over its completed responses (streams cut off at the end of the cell count too, so it "
+        "runs a little high). Medians, with the smallest and largest repetition in brackets; "
+        "latency from h2load's per-request log; CPU is the front's processes' user+system time "
+        "per 1,000 completed responses.\n",
     ]
     labels = sent_as(rep)
     for tls in (False, True):
@@ -112,13 +131,14 @@ def h2_section(rep):
                         label = [rep.payload_label(payload, rep.sizes.get(payload)), rep.front_label(front),
                                  labels.get((payload, front), "—")]
                         if not cell:
-                            rows.append(label + ["failed"] + ["—"] * (8 if tls else 9))
+                            rows.append(label + ["failed"] + ["—"] * (9 if tls else 10))
                             continue
                         rows.append(label + [
+                            decision_mix(cell),
                             rep.spread([r["rps"] for r in cell], 4),
-                            rep.num(rep.med(cell, "done_rps")),
                             rep.num(rep.med(cell, "p50_ms")), rep.num(rep.med(cell, "p99_ms")),
                             rep.bytes_text(cell[0]["bytes"]),
+                            rep.bytes_text(rep.med(cell, "wire_bytes")),
                             rep.num(rep.med(cell, "cpu_per_1k")), rep.num(rep.med(cell, "peak_rss_mb")),
                             rep.ratio_text(rep.ratio(cs, payload, front, base)),
                         ] + ([] if tls else [rep.ratio_text(rep.ratio(cs, payload, front, GZIP_BASE))])
@@ -127,7 +147,8 @@ def h2_section(rep):
                 threads = f", {workers} worker(s)/thread(s) per server" if len(worker_counts(rep)) > 1 else ""
                 parts.append(f"### {where}, {streams} stream(s) per connection{threads}\n")
                 ratios = ["× nginx h2 TLS"] if tls else ["× nginx h2 proxy_pass", "× nginx h2 + gzip 1"]
-                parts.append(rep.table(["payload", "front", "sent as", "req/s", "completed/s", "p50 ms",
-                                        "p99 ms", "bytes/response", "front CPU s/1k", "peak RSS MB"]
+                parts.append(rep.table(["payload", "front", "sent as (check)", "under load", "req/s",
+                                        "p50 ms", "p99 ms", "bytes/response", "wire bytes/response",
+                                        "front CPU s/1k", "peak RSS MB"]
                                        + ratios + ["errors"], rows) + "\n")
     return "\n".join(parts)

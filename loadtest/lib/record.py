@@ -5,9 +5,11 @@
   record.py wrk FRONT PAYLOAD REP JSON_BYTES CONNECTIONS WORKERS RESULT BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
                                              (RESULT: wrk's WRK-RESULT object or empty;
                                               the others: procstat.py samples)
-  record.py h2load FRONT PAYLOAD REP STREAMS JSON_BYTES CONNECTIONS WORKERS OUT LOG BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
+  record.py h2load FRONT PAYLOAD REP STREAMS JSON_BYTES CONNECTIONS WORKERS OUT LOG METRICS_BEFORE METRICS_AFTER
+                   BEFORE AFTER ORIGIN_BEFORE ORIGIN_AFTER
                                              (OUT: h2load's output; LOG: its --log-file, one
-                                              line per request: start µs, status, duration µs)
+                                              line per request: start µs, status, duration µs;
+                                              METRICS_*: a bfast-proxy's /metrics, or empty files)
   record.py net PROFILE PAYLOAD FORMAT JSON_BYTES [CLIENT [OFFERED]] < client lines
                                              (CLIENT: ts or python, default ts; OFFERED: the
                                               Accept-Encoding it sent)
@@ -79,13 +81,29 @@ def h2load_summary(out_path, log_path):
     }
 
 
+DECISION = re.compile(r'^bfast_decisions_total\{decision="(\w+)"(?:,reason="(\w+)")?\} (\d+)$', re.M)
+
+
+def decisions(path):
+    """decision[/reason] -> count, from a /metrics text."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return {}
+    return {d + (f"/{r}" if r else ""): int(n) for d, r, n in DECISION.findall(text)}
+
+
 def h2load(args):
-    front, payload, rep, streams, json_bytes, conns, workers, out, log, *samples = args
+    front, payload, rep, streams, json_bytes, conns, workers, out, log, m_before, m_after, *samples = args
+    d_before, d_after = decisions(m_before), decisions(m_after)
+    made = {k: n - d_before.get(k, 0) for k, n in d_after.items() if n - d_before.get(k, 0) > 0}
     before, after, o_before, o_after = (json.loads(s) for s in samples)
     print(json.dumps({
         "front": front, "payload": payload, "rep": int(rep), "streams": int(streams),
         "json_bytes": int(json_bytes), "connections": int(conns), "workers": int(workers),
         "h2load": h2load_summary(out, log),
+        "decisions": made if d_after else None,
         "cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
         "origin_cpu_s": round(o_after["cpu_s"] - o_before["cpu_s"], 3),
         "idle_rss_kb": before["rss_kb"], "peak_rss_kb": after["hwm_kb"],
