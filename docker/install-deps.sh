@@ -10,9 +10,9 @@ TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev 
 # against): the image's runtime stage installs only these, and
 # docker/verify-image.sh checks every library of the binary against this list.
 RUNTIME_PKGS="libc6 libgcc-s1 libstdc++6 libsimdjson14 liblz4-1 libtbb12 zlib1g libzstd1 libssl3 libnghttp2-14 ca-certificates"
-# The load-test kit's charts and the openssl CLI for its throwaway TLS certificate
+# The load-test kit's charts, the openssl CLI for its throwaway TLS certificate and h2load
 # (loadtest/setup.sh asks for them by name).
-LOADTEST_PKGS="python3-matplotlib openssl"
+LOADTEST_PKGS="python3-matplotlib openssl nghttp2-client"
 # Building and running the container image without a Docker engine (docker/verify-image.sh).
 IMAGE_PKGS="buildah podman runc debootstrap"
 
