@@ -402,10 +402,11 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
     co_return;
   }
   wake_writer();
-  // The body passes through in pieces: reads need no more room than a piece (Beast reads up to
-  // 64 KiB otherwise, for every stream that holds one).
+  // The body passes through in pieces of up to 16 KiB, one DATA frame each: Beast reads what
+  // the buffer has room for (512 bytes after a small head, and 512-byte frames with it), and
+  // up to 64 KiB when it grows; exactly a piece's room is both bounded and full-sized.
   buf.max_size(std::max(buf.size(), body_piece_bytes));
-  buf.shrink_to_fit();
+  buf.reserve(body_piece_bytes);
   std::string piece(body_piece_bytes, '\0');
   while (!p->is_done()) {
     p->get().body().data = piece.data();
