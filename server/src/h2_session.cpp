@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -171,6 +172,9 @@ task<void> h2_session::write_loop() {
       if (failed_ || reading_done_ || conn_.done()) break;
       writer_wake_.expires_at(steady_timer::time_point::max());
       co_await writer_wake_.async_wait(use_tuple);
+      // Once more behind what is ready to run: a response head and the body right behind it
+      // (already in the pipe) leave in one write, not two.
+      co_await asio::post(stream_.get_executor(), use_tuple);
       continue;
     }
     // A client that stops reading has client_write_timeout_ms to start again.
