@@ -88,7 +88,7 @@ proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
 }
 
 proxy_session::proxy_session(shared_state& state, worker& w, stream_pipe_end end,
-                             std::string client_address, int tcp_info_fd)
+                             std::string client_address, int tcp_info_fd, bool client_tls)
     : s_(state),
       cfg_(w.cfg),
       w_(w),
@@ -96,6 +96,7 @@ proxy_session::proxy_session(shared_state& state, worker& w, stream_pipe_end end
       buffer_(cfg_->max_header_bytes + chunk_line_room),
       client_address_(std::move(client_address)),
       h2_stream_(true),
+      client_tls_(client_tls),
       tcp_info_fd_(tcp_info_fd),
       up_(state, w, cfg_) {
   peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
@@ -123,6 +124,7 @@ task<void> proxy_session::run() {
       stream_.close();
       co_return;
     }
+    client_tls_ = true;
     if (negotiated_alpn(stream_.ssl()) == "h2") {
       co_await serve_h2({});
       co_return;
@@ -362,6 +364,7 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   filter::forward_info info;
   info.client_address = client_address_;
   info.peer_trusted = peer_trusted_;
+  info.proto = client_tls_ ? "https" : "http";
   info.negotiated = negotiated;
   info.json_acceptable = ex_filter.json_acceptable();
   filter::rewrite_request_for_upstream(ureq, info);

@@ -49,10 +49,11 @@ class h2_session;
 class proxy_session {
  public:
   proxy_session(shared_state& state, worker& w, tcp_socket socket);
-  // One exchange of an HTTP/2 stream, read from and answered into a pipe: the client's address
-  // and the socket's descriptor (for TCP_INFO) are the HTTP/2 connection's.
+  // One exchange of an HTTP/2 stream, read from and answered into a pipe: the client's
+  // address, the socket's descriptor (for TCP_INFO) and whether it is TLS are the HTTP/2
+  // connection's.
   proxy_session(shared_state& state, worker& w, stream_pipe_end end, std::string client_address,
-                int tcp_info_fd);
+                int tcp_info_fd, bool client_tls);
   ~proxy_session();
   // The HTTP/2 stream this session serves was reset: the exchange ends at once, its upstream
   // connection with it, and the log says 499 as for a client that closed.
@@ -146,7 +147,8 @@ class proxy_session {
   bool peer_trusted_ = false;
   bool idle_ = false;
   bool stream_reset_ = false;
-  bool h2_stream_ = false;  // serves one HTTP/2 stream's exchange over a pipe
+  bool h2_stream_ = false;
+  bool client_tls_ = false;  // the client's connection is TLS (X-Forwarded-Proto: https)  // serves one HTTP/2 stream's exchange over a pipe
   int tcp_info_fd_ = -1;
   h2_session* h2_ = nullptr;  // while the connection speaks HTTP/2
   exchange_record ex_;

@@ -364,7 +364,8 @@ task<void> h2_session::serve_exchange(std::shared_ptr<bridge> b, stream_pipe_end
                                        task_guard) {
   int fd = static_cast<int>(stream_.socket().native_handle());
   try {
-    auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd);
+    auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd,
+                                                   stream_.tls());
     b->session = session.get();
     // Cleared however run() ends.
     struct forget {

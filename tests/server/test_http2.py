@@ -287,6 +287,7 @@ class Http2Scripted(unittest.TestCase):
         self.assertEqual(seen["cookie"], ["a=1; b=2"])
         self.assertEqual(seen["x-custom"], ["v"])
         self.assertNotIn("te", seen)
+        self.assertEqual(seen["x-forwarded-proto"], ["http"])
 
     def test_body_without_length_is_relayed_whole(self):
         body = bytes(range(256)) * 1000  # past the stream window and the pipe: flow control
@@ -571,6 +572,18 @@ class Http2Tls(unittest.TestCase):
         nm = curl(self.https(proxy, TWITTER), *args, *BFAST, *SLOW_LINK, "-H",
                   f"If-None-Match: {b.header('etag')}")
         self.assertEqual(nm.status, 304)
+
+    def test_the_upstream_is_told_https_over_both_protocols(self):
+        upstream = ScriptedUpstream()
+        self.addCleanup(upstream.stop)
+        proxy = Proxy(None, config=base_config(
+            f"http://127.0.0.1:{upstream.port}", tls_certificate=self.certs.server.chain,
+            tls_certificate_key=self.certs.server.key))
+        self.addCleanup(proxy.stop)
+        for version in ("--http2", "--http1.1"):
+            r = curl(self.https(proxy, "/headers"), version, "--cacert", self.certs.ca.cert)
+            self.assertEqual(r.status, 200, version)
+            self.assertEqual(json.loads(r.body)["x-forwarded-proto"], ["https"], version)
 
     def test_http2_off_serves_http11(self):
         proxy = self.start(http2=False)
