@@ -79,8 +79,8 @@ class json_sink {
   bool pretty_;
 };
 
-// Counts the bytes json_sink (compact) would write, and notes the doubles JSON cannot carry
-// (NaN, infinities), without allocating per value.
+// Counts the bytes json_sink (compact) would write, and notes the NaNs, which no JSON text can
+// carry (infinities can: 1e999), without allocating per value.
 class json_size_sink {
  public:
   bool check_utf8(std::string_view s) { return valid_utf8(s); }
@@ -93,7 +93,7 @@ class json_size_sink {
     bytes_ += number_.size();
   }
   void on_double(double d) {
-    if (!std::isfinite(d)) ++non_finite_;
+    if (std::isnan(d)) ++nans_;
     number_.clear();
     append_json_double(number_, d);
     bytes_ += number_.size();
@@ -114,11 +114,11 @@ class json_size_sink {
   void end_object(std::size_t, int) { ++bytes_; }
 
   [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
-  [[nodiscard]] std::size_t non_finite() const noexcept { return non_finite_; }
+  [[nodiscard]] std::size_t nans() const noexcept { return nans_; }
 
  private:
   std::size_t bytes_ = 0;
-  std::size_t non_finite_ = 0;
+  std::size_t nans_ = 0;
   std::string number_;  // one number's text at a time: short, so it stays in place
 };
 

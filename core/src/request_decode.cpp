@@ -29,7 +29,7 @@ std::string_view request_decode_result::reason() const noexcept {
     case request_refusal::bad_content_encoding: return "bad_content_encoding";
     case request_refusal::message_too_large: return "message_too_large";
     case request_refusal::json_too_large: return "json_too_large";
-    case request_refusal::not_finite: return "not_finite";
+    case request_refusal::nan: return "nan";
     case request_refusal::over_budget: return "overloaded";
   }
   return "unknown";
@@ -92,7 +92,7 @@ request_decode_result decode_request_body(transport_codec coding,
     }
   }
   r.json_bytes = size.bytes();
-  if (size.non_finite() > 0) return refuse(request_refusal::not_finite, r);
+  if (size.nans() > 0) return refuse(request_refusal::nan, r);
   if (size.bytes() > limits.max_json_bytes) return refuse(request_refusal::json_too_large, r);
   if (!reserve(gate, size.bytes())) return refuse(request_refusal::over_budget, r);
 

@@ -61,7 +61,7 @@ enum class tls_handshake_result : std::uint8_t { ok, failed, timeout, plain_http
 // Why a B-FAST request body was not converted: the tokens of BFast-Status, in a fixed order.
 inline constexpr std::array<std::string_view, 16> request_refusal_tokens{
     "unsupported_encoding", "bad_content_encoding", "message_too_large", "json_too_large",
-    "not_finite", "overloaded", "bad_magic", "bad_version", "truncated", "bad_tag",
+    "nan", "overloaded", "bad_magic", "bad_version", "truncated", "bad_tag",
     "bad_key_index", "too_deep", "invalid_utf8", "too_large", "bad_compression", "body_too_large"};
 
 [[nodiscard]] std::string_view token(reject_kind k) noexcept;

@@ -28,7 +28,7 @@ enum class request_refusal : std::uint8_t {
   bad_content_encoding,  // the gzip or zstd layer does not decode
   message_too_large,     // inflated body or declared message beyond max_message_bytes
   json_too_large,        // the JSON text would pass max_json_bytes
-  not_finite,            // a NaN or an infinity: JSON has no exact text for them
+  nan,                   // a NaN (alone or in a packed array): no JSON text reads as one
   over_budget,           // the memory gate refused a reservation
 };
 
