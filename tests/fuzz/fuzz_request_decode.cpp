@@ -34,7 +34,7 @@ bool same(const bfast::request_decode_result& a, const bfast::request_decode_res
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static std::string reference, json, coded_json;
+  static std::string reference, json, bounded_json, coded_json;
   static bfast::transport_encoder codec;
   static bfast::byte_buffer coded;
   // The whole input is the body, so the decoder's seeds stay messages; the size picks the rest.
@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The JSON bound: refused exactly when the text would pass it.
   limits.max_json_bytes = reference.size() / (1 + knob % 3) + (knob & 1);
   const bfast::request_decode_result bounded =
-      bfast::decode_request_body(bfast::transport_codec::identity, body, limits, json);
+      bfast::decode_request_body(bfast::transport_codec::identity, body, limits, bounded_json);
   const bool over = reference.size() > limits.max_json_bytes;
   if (over != (bounded.refusal == bfast::request_refusal::json_too_large))
     fail("the JSON bound is not applied exactly");
