@@ -57,8 +57,12 @@ def setUpModule():
 
 
 def tearDownModule():
+    # A sanitizer report aborts the proxy (BFAST_SANITIZE builds halt on the first error).
+    alive = proxy.proc.poll() is None
     proxy.stop()
     upstream.stop()
+    if not alive:
+        raise AssertionError(f"bfast-proxy exited with {proxy.proc.returncode} during the tests")
 
 
 def same(a, b, path="$"):
