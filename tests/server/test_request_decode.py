@@ -10,9 +10,11 @@ import json
 import math
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import unittest
 import uuid
 
@@ -107,7 +109,7 @@ def _not_json(literal):
 
 
 def corpus_values():
-    """(name, value) for every corpus document that is JSON (json.loads, less its NaN and
+    """(name, path, value) for every corpus document that is JSON (json.loads, less its NaN and
     Infinity literals)."""
     for sub in ("realworld", "semantic", "jsontestsuite"):
         d = os.path.join(CORPUS, sub)
@@ -119,7 +121,17 @@ def corpus_values():
                     value = json.loads(f.read(), parse_constant=_not_json)
             except (ValueError, RecursionError):
                 continue
-            yield f"{sub}/{name}", value
+            yield f"{sub}/{name}", os.path.join(d, name), value
+
+
+def utf8_text(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not raw.startswith(b"\xef\xbb\xbf")
 
 
 class Sent:
@@ -163,10 +175,11 @@ class RequestDecodeTest(unittest.TestCase):
             self.assertEqual(token, reason)
         return token
 
-    def run_corpus(self, wrap, compress):
-        """Every corpus document through the proxy; returns (decoded, equal to the original)."""
+    def run_corpus(self, wrap, compress, same_as_original=None):
+        """Every corpus document through the proxy; returns (decoded, equal to the original,
+        refused). `same_as_original` collects (path, JSON sent up) of the equal ones."""
         decoded = equal = refused = 0
-        for name, value in corpus_values():
+        for name, path, value in corpus_values():
             with self.subTest(doc=name):
                 try:
                     message = ENCODER.encode_packed(value, compress)
@@ -184,17 +197,48 @@ class RequestDecodeTest(unittest.TestCase):
                 decoded += 1
                 if same(json.loads(json.dumps(value)), reads_as) is None:
                     equal += 1
+                    if same_as_original is not None:
+                        same_as_original.append((path, upstream.requests[-1][3]))
         if os.environ.get("BFAST_TEST_COUNTS"):
             print(f"\n{decoded} decoded, {equal} equal to the original, {refused} refused", file=sys.stderr)
         return decoded, equal, refused
 
     def test_corpus_raw(self):
-        decoded, equal, refused = self.run_corpus(lambda m: (m, ()), False)
+        sent_up = []
+        decoded, equal, refused = self.run_corpus(lambda m: (m, ()), False, sent_up)
+        self.assert_json_parse_agrees(sent_up)
         self.assertGreater(decoded, 110)
         # The rest is what the deployed encoder loses itself (key index 0x7F, integers beyond
         # i64 written as floats): the proxy reads the bytes exactly as the deployed decoder.
         self.assertGreater(equal, decoded - 10)
         self.assertGreaterEqual(refused, 1)
+
+    def assert_json_parse_agrees(self, pairs):
+        """JSON.parse (node) reads each JSON sent up as it reads the original document."""
+        if shutil.which("node") is None:
+            self.skipTest("node not installed")
+        with tempfile.TemporaryDirectory(prefix="bfast-req-") as tmp:
+            listing = []
+            # JSON.parse reads text: the UTF-16 and byte-order-mark documents json.loads takes
+            # as bytes are left out.
+            pairs = [(p, sent) for p, sent in pairs if utf8_text(p)]
+            for i, (path, sent) in enumerate(pairs):
+                out = os.path.join(tmp, f"{i}.json")
+                with open(out, "wb") as f:
+                    f.write(sent)
+                listing.append([path, out])
+            with open(os.path.join(tmp, "pairs.json"), "w") as f:
+                json.dump(listing, f)
+            script = ("const fs=require('fs');const pairs=JSON.parse(fs.readFileSync(process.argv[1]));"
+                      "const v=p=>JSON.stringify(JSON.parse(fs.readFileSync(p,'utf8')));let bad=[];"
+                      "for(const [a,b] of pairs){if(v(a)!==v(b))bad.push(a);}"
+                      "console.log(JSON.stringify({checked:pairs.length,bad}));")
+            r = subprocess.run(["node", "-e", script, os.path.join(tmp, "pairs.json")],
+                               capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        result = json.loads(r.stdout)
+        self.assertEqual(result["bad"], [])
+        self.assertGreater(result["checked"], 100)
 
     def test_corpus_lz4(self):
         compressed = []
@@ -226,6 +270,34 @@ class RequestDecodeTest(unittest.TestCase):
         decoded, _, _ = self.run_corpus(
             lambda m: (cctx.compress(m), (("Content-Encoding", "zstd"),)), True)
         self.assertGreater(decoded, 110)
+
+    def test_property_generated_values(self):
+        rng = random.Random(2026)
+        alphabet = ["a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "é", "€", "😀", "\u2028"]
+
+        def text():
+            return "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+
+        def value(depth):
+            kind = rng.randrange(9 if depth < 6 else 6)
+            if kind == 0:
+                return rng.choice([None, True, False])
+            if kind == 1:
+                return rng.choice([0, 7, 8, -1, 2**53 + 1, -(2**63), 2**63 - 1, rng.randrange(-2**40, 2**40)])
+            if kind == 2:
+                return rng.choice([0.0, -0.0, 1.0, 0.1, 1e-310, 1.7976931348623157e308, 2.5e-5,
+                                   rng.uniform(-1e9, 1e9)])
+            if kind in (3, 4, 5):
+                return text()
+            if kind in (6, 7):
+                return [value(depth + 1) for _ in range(rng.randrange(5))]
+            return {text(): value(depth + 1) for _ in range(rng.randrange(5))}
+
+        for case in range(200):
+            v = value(1)
+            with self.subTest(case=case):
+                message = ENCODER.encode_packed(v, case % 2 == 1)
+                self.assert_decoded(message, v)
 
     # Values JSON cannot carry, one rule each (README, "The request direction").
     def test_bytes_become_base64(self):
