@@ -456,7 +456,8 @@ task<request_outcome> proxy_session::read_request_body(bool expect_continue, std
     auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *req_body_, use_tuple);
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) co_return request_outcome::body_too_large;
-    if (ec) co_return is_connection_error(ec) ? request_outcome::client_gone : request_outcome::bad_body;
+    if (ec)
+      co_return is_connection_error(ec) ? request_outcome::client_gone : request_outcome::bad_body;
     body.commit(room - req_body_->get().body().size);
   }
   co_return request_outcome::sent;
