@@ -367,6 +367,18 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
       } else if (it.key() == "upgrades") {
         if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
         else rule.upgrades = x.get<bool>();
+      } else if (it.key() == "decode_requests") {
+        if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
+        else rule.decode_requests = x.get<bool>();
+      } else if (it.key() == "max_request_message_bytes" ||
+                 it.key() == "max_decoded_request_bytes") {
+        if (!x.is_number_unsigned() || x.get<std::uint64_t>() == 0 ||
+            x.get<std::uint64_t>() > (std::uint64_t{4} << 30))
+          errors.push_back(field + ": expected an unsigned integer between 1 and 4294967296");
+        else if (it.key() == "max_request_message_bytes")
+          rule.max_request_message_bytes = x.get<std::uint64_t>();
+        else
+          rule.max_decoded_request_bytes = x.get<std::uint64_t>();
       } else if (it.key() == "pack_floats") {
         if (!x.is_boolean()) errors.push_back(field + ": expected true or false");
         else rule.pack_floats = x.get<bool>();

@@ -1,82 +1,15 @@
 #include "bfast/decoder.hpp"
 
-#include <simdjson.h>
-
-#include "base64.hpp"
-#include "json_text.hpp"
+#include "json_sink.hpp"
 #include "message_reader.hpp"
 #include "unpack.hpp"
 
 namespace bfast {
 namespace {
 
-bool valid_utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
-
-// Writes JSON text; `pretty` indents by two spaces per level.
-class json_sink {
- public:
-  json_sink(std::string& out, bool pretty) : out_(out), pretty_(pretty) {}
-
-  bool check_utf8(std::string_view s) { return valid_utf8(s); }
-  void count(std::uint8_t, int) {}
-  void on_null() { out_ += "null"; }
-  void on_bool(bool b) { out_ += b ? "true" : "false"; }
-  void on_int(std::int64_t v) { detail::append_json_int(out_, v); }
-  void on_double(double d) { detail::append_json_double(out_, d); }
-  void on_text(std::uint8_t t, std::string_view s) {
-    if (t == tag::decimal && detail::is_json_number(s)) {
-      out_ += s;
-    } else if (t == tag::uuid && s.size() == 32) {
-      std::string h;
-      h.reserve(36);
-      for (std::size_t i = 0; i < 32; ++i) {
-        if (i == 8 || i == 12 || i == 16 || i == 20) h += '-';
-        h += s[i];
-      }
-      detail::append_json_string(out_, h);
-    } else {
-      detail::append_json_string(out_, s);
-    }
-  }
-  void on_bytes(std::string_view b) {
-    out_ += '"';
-    detail::append_base64(out_, b);
-    out_ += '"';
-  }
-  void begin_array(std::uint32_t, int) { out_ += '['; }
-  void element(std::uint32_t i, int depth) {
-    if (i > 0) out_ += ',';
-    newline(depth);
-  }
-  void end_array(std::uint32_t n, int depth) {
-    if (n > 0) newline(depth - 1);
-    out_ += ']';
-  }
-  void begin_object(int) { out_ += '{'; }
-  void key(std::size_t i, std::string_view k, int depth) {
-    if (i > 0) out_ += ',';
-    newline(depth);
-    detail::append_json_string(out_, k);
-    out_ += pretty_ ? ": " : ":";
-  }
-  void end_object(std::size_t n, int depth) {
-    if (n > 0) newline(depth - 1);
-    out_ += '}';
-  }
-
- private:
-  void newline(int depth) {
-    if (!pretty_) return;
-    out_ += '\n';
-    out_.append(static_cast<std::size_t>(depth) * 2, ' ');
-  }
-  std::string& out_;
-  bool pretty_;
-};
-
 // Validates only.
 struct check_sink {
-  bool check_utf8(std::string_view s) { return valid_utf8(s); }
+  bool check_utf8(std::string_view s) { return detail::valid_utf8(s); }
   void count(std::uint8_t, int) {}
   void on_null() {}
   void on_bool(bool) {}
@@ -117,7 +50,7 @@ decode_result read_with(std::span<const std::uint8_t> message, Sink& sink,
 decode_result decode_to_json(std::span<const std::uint8_t> message, std::string& out,
                              const decode_options& options) {
   out.clear();
-  json_sink sink(out, options.pretty);
+  detail::json_sink sink(out, options.pretty);
   detail::unpacked scratch;
   decode_result r = read_with(message, sink, options, scratch);
   if (!r.ok()) out.clear();

@@ -32,6 +32,17 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+std::size_t json_string_bytes(std::string_view s) noexcept {
+  std::size_t n = 2;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') n += 1;
+    else if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') n += 2;
+    else n += 6;
+  }
+  return n;
+}
+
 void append_json_int(std::string& out, std::int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);

@@ -1,5 +1,6 @@
 // Small pieces of JSON output shared by the decoder: escaped strings and round-trip numbers.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -7,6 +8,8 @@
 namespace bfast::detail {
 
 void append_json_string(std::string& out, std::string_view utf8);
+// The bytes append_json_string writes for `utf8`, quotes included.
+[[nodiscard]] std::size_t json_string_bytes(std::string_view utf8) noexcept;
 void append_json_int(std::string& out, std::int64_t v);
 // Shortest text that parses back to the same double, and back to a float (never "1" for 1.0).
 void append_json_double(std::string& out, double d);

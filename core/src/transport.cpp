@@ -93,7 +93,8 @@ bool transport_encoder::encode(transport_codec codec, int level, std::span<const
 
 namespace {
 
-bool gunzip(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_out) {
+bool gunzip(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_out,
+            bool& at_limit) {
   if (in.size() > UINT_MAX) return false;
   z_stream s{};
   if (inflateInit2(&s, 15 + 16) != Z_OK) return false;
@@ -101,7 +102,10 @@ bool gunzip(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_
   s.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
   while (rc == Z_OK) {
-    if (out.size() >= max_out) break;
+    if (out.size() >= max_out) {
+      at_limit = true;
+      break;
+    }
     const std::size_t room = std::min<std::size_t>({max_out - out.size(), std::size_t{1} << 20});
     s.next_out = out.ensure(room);
     s.avail_out = static_cast<uInt>(room);
@@ -113,13 +117,17 @@ bool gunzip(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_
   return ok;
 }
 
-bool unzstd(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_out) {
+bool unzstd(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_out,
+            bool& at_limit) {
   ZSTD_DStream* d = ZSTD_createDStream();
   if (d == nullptr) return false;
   ZSTD_inBuffer src{in.data(), in.size(), 0};
   std::size_t rc = 1;
   while (src.pos < src.size || rc != 0) {
-    if (out.size() >= max_out) break;
+    if (out.size() >= max_out) {
+      at_limit = true;
+      break;
+    }
     const std::size_t room = std::min<std::size_t>(max_out - out.size(), std::size_t{1} << 20);
     ZSTD_outBuffer dst{out.ensure(room), room, 0};
     rc = ZSTD_decompressStream(d, &dst, &src);
@@ -134,18 +142,21 @@ bool unzstd(std::span<const std::uint8_t> in, byte_buffer& out, std::size_t max_
 }  // namespace
 
 bool transport_encoder::decode(transport_codec codec, std::span<const std::uint8_t> in,
-                               byte_buffer& out, std::size_t max_out) {
+                               byte_buffer& out, std::size_t max_out, bool* at_limit) {
   out.clear();
   bool ok = false;
+  bool limit_hit = false;
   switch (codec) {
     case transport_codec::identity:
       ok = in.size() <= max_out;
+      limit_hit = !ok;
       if (ok) out.append(in);
       break;
-    case transport_codec::gzip: ok = gunzip(in, out, max_out); break;
-    case transport_codec::zstd: ok = unzstd(in, out, max_out); break;
+    case transport_codec::gzip: ok = gunzip(in, out, max_out, limit_hit); break;
+    case transport_codec::zstd: ok = unzstd(in, out, max_out, limit_hit); break;
   }
   if (!ok) out.clear();
+  if (at_limit != nullptr) *at_limit = !ok && limit_hit;
   return ok;
 }
 

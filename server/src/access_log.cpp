@@ -133,6 +133,12 @@ void access_log::write(const access_entry& e) {
     line += ",\"compress\":";
     append_json_string(line, e.compress);
   }
+  if (!e.request_body.empty()) {
+    line += ",\"request_body\":";
+    append_json_string(line, e.request_body);
+    line += ",\"request_in\":" + std::to_string(e.request_in);
+    line += ",\"request_out\":" + std::to_string(e.request_out);
+  }
   line += ",\"bytes_out\":" + std::to_string(e.bytes_out);
   char nums[96];
   std::snprintf(nums, sizeof nums, ",\"upstream_ms\":%.3f,\"total_ms\":%.3f", e.upstream_ms, e.total_ms);

@@ -21,6 +21,9 @@ struct access_entry {
   std::string_view decision;  // transcoded | passthrough | rejected | error
   std::string_view reason;
   std::string_view compress;
+  std::string_view request_body;  // decoded | refused, for a B-FAST request body; else empty
+  std::uint64_t request_in = 0;   // its bytes as sent, and the JSON sent up when decoded
+  std::uint64_t request_out = 0;
   std::uint64_t bytes_out = 0;
   double upstream_ms = 0;
   double total_ms = 0;

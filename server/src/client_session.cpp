@@ -372,6 +372,21 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   if (chunked_body) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);
 
+  // A B-FAST body on a route that converts them is read whole and goes up as JSON.
+  const filter::request_body_decision body_plan =
+      filter::decide_request_body(ureq, has_body, route.decode_requests);
+  if (body_plan.action == filter::request_body_action::unsupported_encoding)
+    co_return co_await refuse_request_body(http::status::unsupported_media_type,
+                                           "unsupported_encoding", false);
+  const bool converting = body_plan.action == filter::request_body_action::decode;
+  budget_lease request_lease = s_.transforms.lease();
+  std::string request_json;
+  if (converting) {
+    if (const auto answered = co_await convert_request_body(ureq, body_plan, route, expect_continue,
+                                                            request_lease, request_json))
+      co_return *answered;
+  }
+
   const bool head_upstream = client_head && !head_via_get;
   bool body_unread = false;  // the upstream answered before the body was all read
   // Failing before the body was read, the connection cannot carry another request: the unread
@@ -379,7 +394,12 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   if (!co_await up_.send_head(ureq.base(), retryable))
     co_return co_await send_upstream_error(!has_body);
   if (has_body) {
-    const request_outcome sent = co_await send_request_body(chunked_body, expect_continue, relay);
+    const request_outcome sent = converting
+                                     ? co_await send_converted_body(request_json)
+                                     : co_await send_request_body(chunked_body, expect_continue,
+                                                                  relay);
+    request_json = std::string();
+    request_lease.release();
     switch (sent) {
       case request_outcome::sent:
         break;
@@ -396,6 +416,10 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
       case request_outcome::body_too_large:
         up_.abandon();
         co_return co_await reject(http::status::payload_too_large, reject_kind::body_too_large);
+      case request_outcome::overloaded:  // only a body read for conversion, answered before
+        up_.abandon();
+        co_return co_await refuse_request_body(http::status::service_unavailable, "overloaded",
+                                               false);
       case request_outcome::upstream_failed:
         // An upstream may answer (413, 401, ...) before reading the whole body, and may
         // close too: its answer is relayed, and the client connection closes after it.
@@ -464,15 +488,43 @@ filter::client_network proxy_session::client_network_of(const http::fields& req)
   return filter::network_of(req, ingress, socket);
 }
 
+task<bool> proxy_session::send_continue() {
+  static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+  stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
+  auto [ec, n] = co_await asio::async_write(
+      stream_, asio::buffer(continue_line.data(), continue_line.size()), use_tuple);
+  co_return !ec;
+}
+
+task<request_outcome> proxy_session::read_request_body(bool expect_continue, std::uint64_t limit,
+                                                       byte_buffer& body, budget_lease& lease) {
+  if (expect_continue && !co_await send_continue()) co_return request_outcome::client_gone;
+  req_body_.emplace(std::move(*req_header_));
+  req_body_->body_limit(limit);
+  while (!req_body_->is_done()) {
+    // Grown in doubling steps, each leased before it is allocated.
+    if (body.capacity() - body.size() < relay_lease::size()) {
+      const std::size_t cap = std::max(body.capacity() * 2, body.size() + relay_lease::size());
+      if (!lease.grow(cap - body.capacity())) co_return request_outcome::overloaded;
+      body.reserve(cap);
+    }
+    const std::size_t room = body.capacity() - body.size();
+    req_body_->get().body().data = body.data() + body.size();
+    req_body_->get().body().size = room;
+    stream_.expires_after(milliseconds(cfg_->client_body_idle_timeout_ms));
+    auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *req_body_, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::body_limit) co_return request_outcome::body_too_large;
+    if (ec)
+      co_return is_connection_error(ec) ? request_outcome::client_gone : request_outcome::bad_body;
+    body.commit(room - req_body_->get().body().size);
+  }
+  co_return request_outcome::sent;
+}
+
 task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect_continue,
                                                        relay_lease& relay) {
-  if (expect_continue) {
-    static constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
-    auto [ec, n] = co_await asio::async_write(
-        stream_, asio::buffer(continue_line.data(), continue_line.size()), use_tuple);
-    if (ec) co_return request_outcome::client_gone;
-  }
+  if (expect_continue && !co_await send_continue()) co_return request_outcome::client_gone;
   req_body_.emplace(std::move(*req_header_));
   req_body_->body_limit(cfg_->max_request_body_bytes);
   char* const data = relay.data();
@@ -512,9 +564,11 @@ task<request_outcome> proxy_session::send_request_body(bool chunked, bool expect
   co_return request_outcome::sent;
 }
 
-task<bool> proxy_session::send_simple(http::status status, std::string_view text, bool keep) {
+task<bool> proxy_session::send_simple(http::status status, std::string_view text, bool keep,
+                                       std::string_view bfast_status) {
   http::response<http::string_body> res{status, ex_.version == 10 ? 10u : 11u};
   res.set(http::field::content_type, "text/plain; charset=utf-8");
+  if (!bfast_status.empty()) res.set(filter::status_header_name, bfast_status);
   res.body() = std::string(text);
   res.prepare_payload();
   res.keep_alive(keep);
@@ -573,6 +627,9 @@ void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::ti
   e.decision = ex_.decision.empty() ? ex_filter.decision_token() : ex_.decision;
   e.reason = ex_.decision.empty() ? ex_filter.reason_token() : ex_.reason;
   e.compress = ex_.compress;
+  e.request_body = ex_.request_body;
+  e.request_in = ex_.request_in;
+  e.request_out = ex_.request_out;
   e.bytes_out = ex_.bytes_out;
   e.upstream_ms = ex_.upstream_ms;
   e.total_ms = ms_since(started);

@@ -19,6 +19,7 @@
 
 #include "bfast/filter/exchange.hpp"
 #include "bfast/filter/network_hints.hpp"
+#include "bfast/filter/request_body.hpp"
 #include "server_state.hpp"
 #include "upstream_client.hpp"
 
@@ -36,13 +37,23 @@ struct exchange_record {
   std::string_view decision;  // set when the proxy answered itself; else the filter's
   std::string_view reason;
   std::string_view compress;
+  std::string_view request_body;  // decoded | refused: a B-FAST request body's fate
+  std::uint64_t request_in = 0;
+  std::uint64_t request_out = 0;
   std::uint64_t bytes_out = 0;
   double upstream_ms = 0;
   bool aborted = false;
 };
 
 // How sending the request went, from the client's side.
-enum class request_outcome { sent, client_gone, bad_body, body_too_large, upstream_failed };
+enum class request_outcome {
+  sent,
+  client_gone,
+  bad_body,
+  body_too_large,
+  upstream_failed,
+  overloaded,  // a body read whole for conversion did not fit the transform memory budget
+};
 
 class h2_session;
 
@@ -91,6 +102,23 @@ class proxy_session {
   task<request_outcome> send_request_body(bool chunked, bool expect_continue,
                                           relay_lease& relay);
 
+  // The request direction (client_request.cpp): a B-FAST body read whole under the route's
+  // bounds and converted to JSON in `json`, the memory held by `lease`; `ureq` then describes
+  // the JSON. nullopt: send it up; otherwise the proxy has answered, and this is the exchange's.
+  task<std::optional<bool>> convert_request_body(http::request<http::empty_body>& ureq,
+                                                 const filter::request_body_decision& plan,
+                                                 const config::route_rule& route,
+                                                 bool expect_continue, budget_lease& lease,
+                                                 std::string& json);
+  // Answers Expect: 100-continue; false if the client is gone.
+  task<bool> send_continue();
+  // Reads the whole body into `body` (after 100 Continue when asked), leasing as it grows.
+  task<request_outcome> read_request_body(bool expect_continue, std::uint64_t limit,
+                                          byte_buffer& body, budget_lease& lease);
+  // The converted body, in one piece.
+  task<request_outcome> send_converted_body(std::string_view json);
+  // A body the proxy would not convert: BFast-Status says why; `keep` once it was read whole.
+  task<bool> refuse_request_body(http::status status, std::string_view reason, bool keep);
   // The upstream's header moves into the client's response; the parser keeps its framing state.
   http::response<http::buffer_body> response_from_upstream();
 
@@ -120,7 +148,8 @@ class proxy_session {
                                 transform_request& treq, bool header_only,
                                 relay_lease& relay);
 
-  task<bool> send_simple(http::status status, std::string_view text, bool keep);
+  task<bool> send_simple(http::status status, std::string_view text, bool keep,
+                         std::string_view bfast_status = {});
 
   // A 4xx of the proxy's own, then close: what follows on the connection cannot be trusted.
   task<bool> reject(http::status status, reject_kind kind);

@@ -148,6 +148,9 @@ std::string metrics::render(bool draining) const {
                    });
   labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx.",
                    "kind", rejected, [](std::size_t i) { return token(static_cast<reject_kind>(i)); });
+  labelled_counter(out, "bfast_requests_decode_refused_total",
+                   "B-FAST request bodies the proxy would not convert, by reason.", "reason",
+                   requests_decode_refused, [](std::size_t i) { return request_refusal_tokens[i]; });
   labelled_counter(out, "bfast_upstream_errors_total", "Upstream failures by kind.", "kind",
                    upstream_errors,
                    [](std::size_t i) { return token(static_cast<upstream_error_kind>(i)); });
@@ -164,6 +167,14 @@ std::string metrics::render(bool draining) const {
     counter_header(out, name, help, type);
     sample(out, name, "", v);
   };
+  plain("bfast_requests_decoded_total", "B-FAST request bodies converted to JSON and sent up.",
+        static_cast<std::int64_t>(requests_decoded.load()));
+  counter_header(out, "bfast_request_decode_bytes_total",
+                 "Bytes of converted request bodies: in as the clients sent them, out as JSON.");
+  sample(out, "bfast_request_decode_bytes_total", label("direction", "in"),
+         static_cast<std::int64_t>(request_decode_in_bytes.load()));
+  sample(out, "bfast_request_decode_bytes_total", label("direction", "out"),
+         static_cast<std::int64_t>(request_decode_out_bytes.load()));
   plain("bfast_responses_aborted_total",
         "Client connections reset because the upstream body ended early.",
         static_cast<std::int64_t>(responses_aborted.load()));

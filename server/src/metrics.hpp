@@ -58,6 +58,12 @@ enum class upstream_error_kind : std::uint8_t {
 // How a client's TLS handshake on the data listener ended.
 enum class tls_handshake_result : std::uint8_t { ok, failed, timeout, plain_http, count_ };
 
+// Why a B-FAST request body was not converted: the tokens of BFast-Status, in a fixed order.
+inline constexpr std::array<std::string_view, 16> request_refusal_tokens{
+    "unsupported_encoding", "bad_content_encoding", "message_too_large", "json_too_large",
+    "nan", "overloaded", "bad_magic", "bad_version", "truncated", "bad_tag",
+    "bad_key_index", "too_deep", "invalid_utf8", "too_large", "bad_compression", "body_too_large"};
+
 [[nodiscard]] std::string_view token(reject_kind k) noexcept;
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
 
@@ -95,6 +101,10 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::uint64_t> access_log_dropped{0};  // lines past access_log_buffer_bytes
   std::atomic<std::uint64_t> bytes_from_upstream{0}; // response body bytes read
   std::atomic<std::uint64_t> bytes_to_client{0};     // response body bytes written
+  std::atomic<std::uint64_t> requests_decoded{0};         // B-FAST request bodies sent up as JSON
+  std::array<std::atomic<std::uint64_t>, request_refusal_tokens.size()> requests_decode_refused{};
+  std::atomic<std::uint64_t> request_decode_in_bytes{0};  // their bodies as the clients sent them
+  std::atomic<std::uint64_t> request_decode_out_bytes{0}; // the JSON sent up
   std::atomic<std::uint64_t> transform_json_bytes{0};
   std::atomic<std::uint64_t> transform_out_bytes{0};
   std::atomic<std::uint64_t> config_reloads_ok{0};
@@ -128,6 +138,11 @@ struct metrics final : filter::decision_sink {
   }
   void count(reject_kind k) noexcept {
     rejected[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_request_refused(std::string_view reason) noexcept {
+    for (std::size_t i = 0; i < request_refusal_tokens.size(); ++i)
+      if (request_refusal_tokens[i] == reason)
+        requests_decode_refused[i].fetch_add(1, std::memory_order_relaxed);
   }
   void count(tls_handshake_result r) noexcept {
     tls_handshakes[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);

@@ -162,6 +162,26 @@ void transform_service::stop() {
   pool_.join();
 }
 
+task<void> transform_service::run_job(std::size_t bytes, const std::function<void()>& job) {
+  std::exception_ptr failure;
+  if (bytes <= inline_max_bytes_.load(std::memory_order_relaxed)) {
+    job();
+    co_return;
+  }
+  co_await asio::co_spawn(
+      pool_.get_executor(),
+      [&]() -> asio::awaitable<void, asio::thread_pool::executor_type> {
+        try {
+          job();
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        co_return;
+      },
+      asio::use_awaitable_t<executor>{});
+  if (failure) std::rethrow_exception(failure);
+}
+
 task<void> transform_service::run(const transform_request& req, transform_outcome& out) {
   std::exception_ptr failure;
   if (req.json.size() <= inline_max_bytes_.load(std::memory_order_relaxed)) {

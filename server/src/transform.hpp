@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include <boost/asio/thread_pool.hpp>
@@ -95,6 +96,10 @@ class transform_service {
   // Runs the transform on the transform threads and resumes the caller on its own executor;
   // a body up to the inline bound is transformed at once on the calling thread instead.
   task<void> run(const transform_request& req, transform_outcome& out);
+
+  // Other CPU work on `bytes` of input (a request body's conversion), placed as run() places a
+  // transform. An exception from `job` is rethrown to the caller, on its own executor.
+  task<void> run_job(std::size_t bytes, const std::function<void()>& job);
 
   void stop();
 

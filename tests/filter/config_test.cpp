@@ -103,6 +103,23 @@ TEST(config, tunnels) {
   EXPECT_TRUE(has_error_naming(bad, "routes[0].upgrades: expected true or false"));
 }
 
+TEST(config, request_decoding_per_route) {
+  const auto r = load_json_text(R"({"routes": [{"prefix": "/"}, {"prefix": "/up/",
+      "decode_requests": true, "max_request_message_bytes": 1000,
+      "max_decoded_request_bytes": 2000}]})");
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_FALSE(r.config.route_for("/x").decode_requests);
+  EXPECT_EQ(r.config.route_for("/x").max_request_message_bytes, 16u << 20);
+  EXPECT_EQ(r.config.route_for("/x").max_decoded_request_bytes, 32u << 20);
+  EXPECT_TRUE(r.config.route_for("/up/x").decode_requests);
+  EXPECT_EQ(r.config.route_for("/up/x").max_request_message_bytes, 1000u);
+  EXPECT_EQ(r.config.route_for("/up/x").max_decoded_request_bytes, 2000u);
+  const auto bad = load_json_text(R"({"routes": [{"prefix": "/", "decode_requests": 1,
+      "max_decoded_request_bytes": 0}]})");
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].decode_requests: expected true or false"));
+  EXPECT_TRUE(has_error_naming(bad, "routes[0].max_decoded_request_bytes: expected an unsigned"));
+}
+
 TEST(config, routes_set_their_clients_speeds) {
   const auto r = load_json_text(R"({"routes": [
       {"prefix": "/"},

@@ -35,9 +35,10 @@ class transport_encoder {
   [[nodiscard]] bool encode(transport_codec codec, int level, std::span<const std::uint8_t> in,
                             byte_buffer& out, int zstd_workers = 0);
 
-  // Undoes encode(); refuses output beyond `max_out` bytes. For tests and the command line.
+  // Undoes encode(); refuses output beyond `max_out` bytes, and then sets `*at_limit` (a bomb,
+  // not a broken stream). For B-FAST request bodies, tests and the command line.
   [[nodiscard]] bool decode(transport_codec codec, std::span<const std::uint8_t> in,
-                            byte_buffer& out, std::size_t max_out);
+                            byte_buffer& out, std::size_t max_out, bool* at_limit = nullptr);
 
  private:
   struct impl;

@@ -26,6 +26,10 @@ struct route_rule {
   bool pack_floats = false;
   // Off: an Upgrade request is served as plain HTTP with Upgrade stripped (Envoy's default).
   bool upgrades = true;
+  // Off: an application/x-bfast request body goes up as sent. On: it is converted to JSON.
+  bool decode_requests = false;
+  std::uint64_t max_request_message_bytes = 16ull << 20;  // after gzip/zstd and LZ4 are undone
+  std::uint64_t max_decoded_request_bytes = 32ull << 20;  // the JSON text sent up
   client_speeds client;  // client_decoder, client_*_bytes_per_s: what this route's clients decode at
 };
 
