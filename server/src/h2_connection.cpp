@@ -66,12 +66,17 @@ h2_stats& h2_stats::operator+=(const h2_stats& o) noexcept {
 struct h2_connection::callbacks {
   static h2_connection& self(void* user_data) { return *static_cast<h2_connection*>(user_data); }
 
-  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
+  static int on_begin_frame(nghttp2_session* session, const nghttp2_frame_hd* hd, void* ud) {
     auto& c = self(ud);
+    // nghttp2 ignores HEADERS on a stream id at or below the last it took and not open (a
+    // reused or lower id): HPACK work that draws no answer, like a control frame.
+    const bool ignored_headers = hd->type == NGHTTP2_HEADERS && c.find(hd->stream_id) == nullptr &&
+                                 hd->stream_id <= nghttp2_session_get_last_proc_stream_id(session);
     const bool control = hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
                          hd->type == NGHTTP2_WINDOW_UPDATE || hd->type == NGHTTP2_PRIORITY ||
                          (hd->type == NGHTTP2_DATA && hd->length == 0 &&
-                          (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0);
+                          (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0) ||
+                         ignored_headers;
     if (control && ++c.control_frames_ > c.limits_.max_control_frames_without_data) {
       c.calm_down(&h2_stats::control_flood);
       return NGHTTP2_ERR_CALLBACK_FAILURE;
