@@ -3,8 +3,11 @@ python3-h2 would refuse to send the bytes or hide what comes back. Each attack c
 RFC 9113 asks for on that connection, that the proxy still serves others afterwards, and for the
 floods that its resident memory stays bounded."""
 import os
+import shutil
 import socket
 import struct
+import subprocess
+import tempfile
 import threading
 import unittest
 
@@ -12,7 +15,7 @@ import hpack
 from hyperframe.frame import (ContinuationFrame, DataFrame, Frame, GoAwayFrame, HeadersFrame,
                               PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
-from harness import START_TIMEOUT, Nginx, Proxy, curl
+from harness import START_TIMEOUT, Nginx, Proxy, curl, free_port
 from test_http2 import H2Client, original
 from test_reload import base_config
 
@@ -556,6 +559,158 @@ class Abuse(unittest.TestCase):
         self.assertTrue(ok)
         self.assertTrue(all(ok))
         self.assertLess(rss_bytes(pid) - before, 128 * MIB)
+
+
+GIB = 1 << 30
+
+
+class RssSampler:
+    """The proxy's peak resident memory while something runs, sampled in a thread."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.base = rss_bytes(pid)
+        self.peak = self.base
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(0.02):
+            try:
+                self.peak = max(self.peak, rss_bytes(self.pid))
+                self.samples += 1
+            except OSError:
+                return
+
+    def growth(self):
+        self.stop.set()
+        self.thread.join()
+        return self.peak - self.base
+
+
+class DiscardingUpstream:
+    """An HTTP/1.1 upstream that reads each request body to its Content-Length (or last
+    chunk), drops it, and answers 200 with the byte count."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def stop(self):
+        self.listener.close()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            buf = bytearray()
+            while b"\r\n\r\n" not in buf:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                buf += more
+            head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+            fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:])
+            fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
+            if b"content-length" in fields:
+                left = int(fields[b"content-length"]) - len(rest)
+                total = len(rest)
+                while left > 0:
+                    more = conn.recv(1 << 20)
+                    if not more:
+                        return
+                    left -= len(more)
+                    total += len(more)
+            else:
+                total = self.read_chunked(conn, bytearray(rest))
+                if total is None:
+                    return
+            body = str(total).encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+
+    @staticmethod
+    def read_chunked(conn, buf):
+        total = 0
+        while True:
+            while b"\r\n" not in buf:
+                more = conn.recv(1 << 20)
+                if not more:
+                    return None
+                buf += more
+            line, _, rest = bytes(buf).partition(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            buf = bytearray(rest)
+            while len(buf) < size + 2:
+                more = conn.recv(1 << 20)
+                if not more:
+                    return None
+                buf += more
+            del buf[:size + 2]
+            total += size
+            if size == 0:
+                return total
+
+
+class Http2Volume(unittest.TestCase):
+    """A gigabyte each way through one stream: the proxy's memory must stay flat, whatever the
+    transfer's speed (sampled during it, never timed)."""
+
+    def test_one_gigabyte_response_streams_with_flat_memory(self):
+        port = free_port()
+        # Its own directory: nginx's workers may run as nobody, and the harness's is private.
+        root = tempfile.mkdtemp(prefix="bfast-h2-big-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.chmod(root, 0o755)
+        # A sparse file: a gigabyte of zeros that costs no disk.
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            f.truncate(GIB)
+        os.chmod(os.path.join(root, "big.bin"), 0o644)
+
+        def big_server(_):
+            return f"server {{ listen 127.0.0.1:{port}; root {root}; }}"
+
+        big = Nginx(more_http=big_server)
+        self.addCleanup(big.stop)
+        proxy = start_proxy(self, upstream=f"http://127.0.0.1:{port}")
+        sampler = RssSampler(proxy.proc.pid)
+        p = subprocess.run(["curl", "-s", "-o", "/dev/null", "--http2-prior-knowledge",
+                            "-w", "%{http_code} %{http_version} %{size_download}",
+                            proxy.url + "/big.bin"], capture_output=True, text=True,
+                           timeout=600)
+        growth = sampler.growth()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.split(), ["200", "2", str(GIB)])
+        self.assertGreater(sampler.samples, 0)
+        self.assertLess(growth, 150 * MIB, f"peak growth {growth >> 20} MiB")
+
+    def test_half_gigabyte_upload_streams_with_flat_memory(self):
+        sink = DiscardingUpstream()
+        self.addCleanup(sink.stop)
+        proxy = start_proxy(self, upstream=f"http://127.0.0.1:{sink.port}",
+                            max_request_body_bytes=GIB)
+        size = GIB // 2
+        path = os.path.join(proxy.dir, "upload.bin")
+        with open(path, "wb") as f:
+            f.truncate(size)
+        sampler = RssSampler(proxy.proc.pid)
+        p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-T", path,
+                            "-w", " %{http_code} %{http_version}", proxy.url + "/sink"],
+                           capture_output=True, text=True, timeout=600)
+        growth = sampler.growth()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.split(), [str(size), "200", "2"])
+        self.assertGreater(sampler.samples, 0)
+        self.assertLess(growth, 150 * MIB, f"peak growth {growth >> 20} MiB")
 
 
 def c_ended(frame, stream):
