@@ -796,6 +796,20 @@ class DiscardingUpstream:
 
 
 class Http2ShutWindows(unittest.TestCase):
+    def test_a_whole_response_queued_behind_a_shut_window_is_reset(self):
+        # github_events.json (65132 bytes) fits the stream's queue at once: no send waits, yet
+        # the client's zero window must not hold the stream (and the connection) forever.
+        proxy = start_proxy(self, client_write_timeout_ms=1000)
+        c = RawConnection(proxy.port, preface=False)
+        self.addCleanup(c.close)
+        c.send(PREFACE + SettingsFrame(0, settings={0x4: 0}).serialize())
+        c.send_frames(c.headers(1, request_headers()))
+        out = c.outcome(until=lambda f: c_ended(f, 1) or isinstance(f, GoAwayFrame))
+        self.assertEqual(out.status(1), "200")
+        self.assertEqual(out.reset(1), INTERNAL_ERROR)
+        self.assertEqual(out.of(DataFrame, 1), [])
+        self.assertEqual(proxy.metrics()["bfast_http2_streams_open"], 0)
+
     def test_many_streams_with_shut_windows_hold_bounded_memory(self):
         # Clients that open every stream with a zero window: each response fills its stream's
         # queue and pipe, then its write deadline resets it.
