@@ -215,10 +215,17 @@ struct h2_connection::callbacks {
     auto& c = self(ud);
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (stream_state* s = c.find(frame->hd.stream_id)) s->head_sent = true;
+        if (stream_state* s = c.find(frame->hd.stream_id)) {
+          s->head_sent = true;
+          if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->out_ended = true;
+        }
         c.control_frames_ = 0;
         break;
       case NGHTTP2_DATA:
+        if (stream_state* s = c.find(frame->hd.stream_id)) {
+          s->out_sent += frame->data.hd.length - frame->data.padlen;
+          if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->out_ended = true;
+        }
         c.control_frames_ = 0;
         break;
       case NGHTTP2_RST_STREAM:
@@ -411,6 +418,16 @@ std::size_t h2_connection::send_body(std::int32_t stream, std::span<const char> 
     nghttp2_session_resume_data(session_, stream);
   }
   return n;
+}
+
+std::uint64_t h2_connection::body_sent(std::int32_t stream) const {
+  const stream_state* s = find(stream);
+  return s != nullptr ? s->out_sent : 0;
+}
+
+bool h2_connection::response_sent(std::int32_t stream) const {
+  const stream_state* s = find(stream);
+  return s == nullptr || s->out_ended;
 }
 
 void h2_connection::reset(std::int32_t stream, std::uint32_t error_code) {
