@@ -316,7 +316,10 @@ class Abuse(unittest.TestCase):
         sink.bind(("127.0.0.1", 0))
         sink.listen(8)
         self.addCleanup(sink.close)
-        proxy = start_proxy(self, upstream=f"http://127.0.0.1:{sink.getsockname()[1]}")
+        # A body limit past the announced length: a 413 would discard the body at once and
+        # reopen the window.
+        proxy = start_proxy(self, upstream=f"http://127.0.0.1:{sink.getsockname()[1]}",
+                            max_request_body_bytes=4 * GIB)
         c = RawConnection(proxy.port)
         self.addCleanup(c.close)
         c.send_frames(c.headers(1, request_headers(method="POST",
