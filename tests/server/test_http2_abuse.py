@@ -670,8 +670,9 @@ class Abuse(unittest.TestCase):
                 errors.append(repr(e))
 
         # Three rounds: the first two may leave the allocator's caches grown (about 140 MiB
-        # here), a third must not add to them (a leak would); the peak stays within a
-        # per-stream bound.
+        # here, then up to 20 MiB a round as they settle), a third must not add a stream's
+        # buffers for each of its 1600 streams (a leaked pipe or queue would: 100 MiB and up);
+        # the peak stays within a per-stream bound.
         pid = self.proxy.proc.pid
         before = rss_bytes(pid)
         after = []
@@ -689,7 +690,7 @@ class Abuse(unittest.TestCase):
             # 1600 exchanges at once, each with its pipe, its queue and its session's buffers.
             assert_rss_growth_below(self, sampler.peak - before, 1600 * 256 * 1024)
             after.append(rss_bytes(pid))
-        assert_rss_growth_below(self, after[2] - after[1], 16 * MIB)
+        assert_rss_growth_below(self, after[2] - after[1], 64 * MIB)
 
 
 def c_ended(frame, stream):
