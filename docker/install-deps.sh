@@ -5,14 +5,14 @@ set -eu
 
 BUILD_PKGS="build-essential cmake ninja-build pkg-config git ca-certificates curl"
 LIB_PKGS="libsimdjson-dev liblz4-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libboost1.81-dev libssl-dev libnghttp2-dev"
-TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light haproxy wrk python3 python3-yaml python3-zstandard python3-websockets nodejs iproute2 zstd openssl"
+TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light haproxy wrk python3 python3-yaml python3-zstandard python3-websockets python3-h2 nodejs iproute2 zstd openssl"
 # The shared libraries the binaries load (and the trust store https:// upstreams are checked
 # against): the image's runtime stage installs only these, and
 # docker/verify-image.sh checks every library of the binary against this list.
 RUNTIME_PKGS="libc6 libgcc-s1 libstdc++6 libsimdjson14 liblz4-1 libtbb12 zlib1g libzstd1 libssl3 libnghttp2-14 ca-certificates"
-# The load-test kit's charts and the openssl CLI for its throwaway TLS certificate
+# The load-test kit's charts, the openssl CLI for its throwaway TLS certificate and h2load
 # (loadtest/setup.sh asks for them by name).
-LOADTEST_PKGS="python3-matplotlib openssl"
+LOADTEST_PKGS="python3-matplotlib openssl nghttp2-client"
 # Building and running the container image without a Docker engine (docker/verify-image.sh).
 IMAGE_PKGS="buildah podman runc debootstrap"
 

@@ -207,7 +207,7 @@ const std::vector<setting>& settings() {
       uint_setting("max_request_body_bytes", &proxy_config::max_request_body_bytes, 0,
                    std::uint64_t{1} << 40, "request body limit (413 past it)"),
       uint_setting("max_connections", &proxy_config::max_connections, 1, 1'000'000,
-                   "client connections open at once"),
+                   "client connections and HTTP/2 streams in flight, together"),
       uint_setting("admin_max_connections", &proxy_config::admin_max_connections, 1, 100'000,
                    "admin connections open at once; past it new ones are closed"),
       uint_setting("max_tunnels", &proxy_config::max_tunnels, 0, 1'000'000,

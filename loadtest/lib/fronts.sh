@@ -3,7 +3,7 @@
 # (spawn, forget_pid, wait_http, free_ports, render_nginx, start_nginx) and its globals
 # ($state, $kit, $py, $proxy, $have_proxy, $workers).
 
-declare -A front_port front_accept front_encoding front_pid front_scheme
+declare -A front_port front_accept front_encoding front_pid front_scheme front_h2 front_admin
 fronts=()
 add_front() {
   fronts+=("$1"); front_port[$1]=$2; front_accept[$1]=$3; front_encoding[$1]=$4; front_pid[$1]=$5

@@ -6,6 +6,8 @@ reported, never enforced: they do not change the kit's exit status.
 """
 import statistics
 
+import h2_report
+
 NOT_MEASURED = "not measured in this mode"
 PASS_BASES = (("haproxy", "HAProxy"), ("nginx-proxy", "nginx proxy_pass"))
 # x-bfast goals: (payload, front, base front, at least, what the base is called). The auto
@@ -19,6 +21,11 @@ XBFAST_GOALS = (
 # TLS pass-through: bfast-tls req/s at least this × nginx-tls on each of these payloads.
 TLS_PAYLOADS = ("users-1k", "users-1m")
 TLS_AT_LEAST = 0.9
+# HTTP/2 (h2c): pass-through at least this × nginx HTTP/2 proxy_pass on each of these payloads,
+# and B-FAST (LZ4, as the HTTP/1.1 twitter goal) on twitter at least this × nginx HTTP/2 + gzip 1.
+H2_PASS_PAYLOADS = ("users-1k", "twitter")
+H2_PASS_AT_LEAST = 1.0
+H2_BFAST_AT_LEAST = 3.0
 IDLE_RSS_LIMIT_MB = 8
 PER_CONNECTION_LIMIT_KIB = 8
 STEADY_LIMIT = 2.0
@@ -103,6 +110,55 @@ def tls_rows(rep):
                 "nginx TLS")
         rows.append([goal, NOT_MEASURED, "—", "—"])
     return rows
+
+
+def h2_rows(rep):
+    rows = []
+    for w in h2_report.worker_counts(rep):
+        for m in h2_report.stream_counts(rep):
+            cells = h2_report.cells(rep, w, m)
+            where = f"{m} stream{'s' if m != 1 else ''}/connection, {threads(w)}"
+            for payload in H2_PASS_PAYLOADS:
+                goal = (f"HTTP/2 pass-through {payload}, {where}: bfast-h2-pass req/s ≥ "
+                        f"{H2_PASS_AT_LEAST:g}× nginx HTTP/2 proxy_pass")
+                rows.append(ratio_row(rep, cells, payload, "bfast-h2-pass", h2_report.PASS_BASE,
+                                      H2_PASS_AT_LEAST, goal))
+            rows.append(h2_bfast_row(rep, cells, where))
+        for m in h2_report.stream_counts(rep, tls=True):
+            cells = h2_report.cells(rep, w, m)
+            for payload in dict.fromkeys(p for p, f in cells if f == "bfast-h2-tls"):
+                goal = (f"HTTP/2 over TLS {payload}, {m} streams/connection, {threads(w)}: "
+                        "bfast-h2-tls vs nginx h2 TLS (reported)")
+                row = ratio_row(rep, cells, payload, "bfast-h2-tls", "nginx-h2-tls", 0, goal)
+                rows.append(row[:3] + (["reported"] if row[2] != "—" else ["—"]))
+    if not rows:
+        rows.append([f"HTTP/2 pass-through {', '.join(H2_PASS_PAYLOADS)}: bfast-h2-pass req/s ≥ "
+                     f"{H2_PASS_AT_LEAST:g}× nginx HTTP/2 proxy_pass", NOT_MEASURED, "—", "—"])
+        rows.append([f"HTTP/2 x-bfast twitter: bfast-h2-lz4 req/s ≥ {H2_BFAST_AT_LEAST:g}× nginx "
+                     "HTTP/2 + gzip 1", NOT_MEASURED, "—", "—"])
+    return rows
+
+
+def h2_bfast_row(rep, cells, where):
+    """B-FAST twitter over HTTP/2: the LZ4 front's B-FAST responses per second (req/s × its
+    share of transcoded decisions) against nginx HTTP/2 + gzip 1's req/s."""
+    goal = (f"HTTP/2 x-bfast twitter, {where}: bfast-h2-lz4 B-FAST req/s ≥ {H2_BFAST_AT_LEAST:g}× "
+            "nginx HTTP/2 + gzip 1")
+    mine, theirs = cells.get(("twitter", "bfast-h2-lz4")), cells.get(("twitter", h2_report.GZIP_BASE))
+    if not mine or not theirs:
+        return [goal, NOT_MEASURED if mine is None or theirs is None else "a cell failed", "—", "—"]
+    b = rep.med(mine, "bfast_rps") or 0.0
+    ra, rb = rep.med(mine, "rps"), rep.med(theirs, "rps")
+    auto = cells.get(("twitter", "bfast-h2-auto"))
+    value = (f"{num(b)} B-FAST req/s ({num(ra)} req/s, {h2_report.decision_mix(mine)}) vs "
+             f"{num(rb)} req/s; bytes/response {mine[0]['bytes']:,} vs {theirs[0]['bytes']:,} "
+             f"(on the wire under load {rep.med(mine, 'wire_bytes'):,.0f} vs "
+             f"{rep.med(theirs, 'wire_bytes'):,.0f}); CPU s/1k {rep.med(mine, 'cpu_per_1k'):.3g} vs "
+             f"{rep.med(theirs, 'cpu_per_1k'):.3g}")
+    if auto:
+        value += (f"; bfast-h2-auto {num(rep.med(auto, 'bfast_rps') or 0)} B-FAST req/s "
+                  f"({h2_report.decision_mix(auto)})")
+    return [goal, value, f"{b / rb:.2f}×", verdict(b / rb >= H2_BFAST_AT_LEAST)]
 
 
 def idle_by(rep):
@@ -262,14 +318,17 @@ def goal_rows(rep):
         return net_rows(rep)
     if rep.meta.get("mode") == "tls":
         return tls_rows(rep)
-    return (pass_rows(rep) + tls_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
+    if rep.meta.get("mode") == "h2":
+        return h2_rows(rep)
+    return (pass_rows(rep) + tls_rows(rep) + h2_rows(rep) + xbfast_rows(rep) + memory_rows(rep) + latency_rows(rep)
             + net_rows(rep))
 
 
 def machine_line(rep):
     m = rep.meta
     cells = (f"up to {m['reps']} timed exchange(s) per network cell" if m["mode"] == "net"
-             else f"{m['reps']} rep(s) × {m['duration_s']} s per wrk cell")
+             else f"{m['reps']} rep(s) × {m['duration_s']} s per "
+             + ("h2load" if m["mode"] == "h2" else "wrk") + " cell")
     return (f"{m['date']}, {m['mode']} run; nproc {m.get('nproc', m['cores'])}, {m['cpu']}, Linux "
             f"{m['kernel']}; {rep.workers_text()} worker(s)/thread(s) per server; "
             f"{cells}, ratios of medians.")

@@ -12,6 +12,7 @@ import sys
 from collections import defaultdict
 
 import goals
+import h2_report
 
 FRONT_LABELS = {
     "nginx-direct": "nginx direct (the origin)",
@@ -25,6 +26,14 @@ FRONT_LABELS = {
     "bfast-pass": "bfast-proxy, JSON pass-through",
     "nginx-tls": "nginx proxy_pass, TLS listener",
     "bfast-tls": "bfast-proxy, JSON pass-through, TLS listener",
+    "nginx-h2-direct": "nginx direct, HTTP/2 (h2c)",
+    "nginx-h2-proxy": "nginx proxy_pass, HTTP/2 (h2c)",
+    "nginx-h2-gzip1": "nginx proxy_pass + gzip 1, HTTP/2 (h2c)",
+    "bfast-h2-pass": "bfast-proxy, JSON pass-through, HTTP/2 (h2c)",
+    "bfast-h2-auto": "bfast-proxy, x-bfast, auto, HTTP/2 (h2c)",
+    "bfast-h2-lz4": "bfast-proxy, x-bfast, lz4 forced, HTTP/2 (h2c)",
+    "nginx-h2-tls": "nginx proxy_pass, HTTP/2 over TLS (h2)",
+    "bfast-h2-tls": "bfast-proxy, JSON pass-through, HTTP/2 over TLS (h2)",
 }
 FORMAT_LABELS = {
     "json": "JSON (nginx proxy_pass)",
@@ -115,6 +124,7 @@ class Report:
         self.speeds = load_jsonl(os.path.join(data, "decoder_speeds.jsonl"))
         self.tls = load_jsonl(os.path.join(data, "tls.jsonl"))
         self.tls_sessions = load_jsonl(os.path.join(data, "tls_sessions.jsonl"))
+        self.h2 = load_jsonl(os.path.join(data, "h2.jsonl"))
         # Runs before the Python client had only the node one.
         for rec in self.net:
             rec.setdefault("client", "ts")
@@ -136,7 +146,7 @@ class Report:
         self.sizes = {}
         for rec in self.checks:
             self.sizes[rec["payload"]] = int(rec["json_bytes"])
-        for rec in self.wrk + self.tls + self.net:
+        for rec in self.wrk + self.tls + self.h2 + self.net:
             self.sizes.setdefault(rec["payload"], rec["json_bytes"])
         for rec in self.speeds:
             if rec.get("speed") == "json":
@@ -154,6 +164,12 @@ class Report:
 
     table = staticmethod(table)
     spread = staticmethod(fmt_spread)
+    num = staticmethod(fmt_num)
+    ratio_text = staticmethod(fmt_ratio)
+    bytes_text = staticmethod(human_bytes)
+    payload_label = staticmethod(payload_label)
+    front_label = staticmethod(lambda f: FRONT_LABELS.get(f, f))
+    sent_as = staticmethod(lambda status, encoding: sent_as(status, encoding))
 
     def worker_counts(self):
         return sorted({int(r["workers"]) for r in self.wrk})
@@ -473,7 +489,9 @@ class Report:
             return ""
         # The fronts that send the JSON itself are the 1.0 line.
         shown = [f for f in fronts if f not in ("nginx-direct", "nginx-proxy", "bfast-pass",
-                                                "nginx-tls", "bfast-tls")]
+                                                "nginx-tls", "bfast-tls", "nginx-h2-direct",
+                                                "nginx-h2-proxy", "bfast-h2-pass", "nginx-h2-tls",
+                                                "bfast-h2-tls")]
         if not shown:
             return ""
 
@@ -747,7 +765,7 @@ class Report:
         return out
 
     def targets_section(self):
-        if self.meta["mode"] in ("small", "tls"):
+        if self.meta["mode"] in ("small", "tls", "h2"):
             return ""
         return "\n".join([
             "## Other targets\n",
@@ -795,7 +813,15 @@ class Report:
             ("bfast-auto", "Accept: application/x-bfast"), ("bfast-lz4", "Accept: application/x-bfast"),
             ("bfast-none", "Accept: application/x-bfast"), ("bfast-pass", "Accept: application/json"),
             ("nginx-tls", "Accept: application/json, over HTTPS"),
-            ("bfast-tls", "Accept: application/json, over HTTPS"))
+            ("bfast-tls", "Accept: application/json, over HTTPS"),
+            ("nginx-h2-direct", "no Accept; HTTP/2 with prior knowledge"),
+            ("nginx-h2-proxy", "no Accept; HTTP/2 with prior knowledge"),
+            ("nginx-h2-gzip1", "no Accept, Accept-Encoding: gzip; HTTP/2 with prior knowledge"),
+            ("bfast-h2-pass", "no Accept; HTTP/2 with prior knowledge"),
+            ("bfast-h2-auto", "Accept: application/x-bfast; HTTP/2 with prior knowledge"),
+            ("bfast-h2-lz4", "Accept: application/x-bfast; HTTP/2 with prior knowledge"),
+            ("nginx-h2-tls", "no Accept; HTTP/2 by ALPN over HTTPS"),
+            ("bfast-h2-tls", "no Accept; HTTP/2 by ALPN over HTTPS"))
             if f in self.fronts]
         notes = [n for n in (m.get("proxy_note"), self.chart_note) if n]
         intro = {"quick": "A quick smoke run: short cells, single repetitions; not for quoting.",
@@ -806,7 +832,9 @@ class Report:
                         "clients, the checks of the fronts they use and the decoder speeds; no "
                         "wrk, memory or latency cells.",
                  "tls": "A TLS-only run (`--tls-only`): the origin and the two TLS fronts, "
-                        "checked, then the TLS pass-through cells."}.get(m["mode"], "A full run.")
+                        "checked, then the TLS pass-through cells.",
+                 "h2": "An HTTP/2-only run (`--h2-only`): the origin and the HTTP/2 fronts, "
+                       "checked over HTTP/2, then the h2load cells."}.get(m["mode"], "A full run.")
         headline = self.headline()
         body = [
             f"# bfast-proxy measurement report: {m['date']}",
@@ -836,6 +864,7 @@ class Report:
             self.checks_section(),
             self.throughput_section(),
             self.tls_section(),
+            h2_report.h2_section(self),
             self.memory_section(),
             goals.details_section(self),
             self.network_section(),
@@ -853,6 +882,13 @@ class Report:
             return ("## Performance: TLS pass-through\n\n"
                     "bfast-proxy's TLS listener against nginx's `ssl` listener, both passing JSON "
                     "through from one cleartext origin, measured by `loadtest/run --tls-only`.\n\n"
+                    f"{goals.goal_section(self, '###')}\n"
+                    f"Full report, with every table and the raw data: [{link}]({link}).\n")
+        if self.meta["mode"] == "h2":
+            return ("## Performance: HTTP/2\n\n"
+                    "bfast-proxy's HTTP/2 (h2c with prior knowledge, and h2 over TLS) against nginx's "
+                    "`http2` listeners on one origin, under h2load, measured by "
+                    "`loadtest/run --h2-only`.\n\n"
                     f"{goals.goal_section(self, '###')}\n"
                     f"Full report, with every table and the raw data: [{link}]({link}).\n")
         if self.meta["mode"] == "small":

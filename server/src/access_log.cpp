@@ -120,6 +120,10 @@ void access_log::write(const access_entry& e) {
   append_json_string(line, e.method);
   line += ",\"target\":";
   append_json_string(line, e.target);
+  if (!e.protocol.empty()) {
+    line += ",\"protocol\":";
+    append_json_string(line, e.protocol);
+  }
   line += ",\"status\":" + std::to_string(e.status);
   line += ",\"decision\":";
   append_json_string(line, e.decision);

@@ -16,6 +16,7 @@ struct access_entry {
   std::string_view client;
   std::string_view method;
   std::string_view target;
+  std::string_view protocol;  // HTTP/1.0, HTTP/1.1 or HTTP/2.0 (nginx's $server_protocol)
   unsigned status = 0;
   std::string_view decision;  // transcoded | passthrough | rejected | error
   std::string_view reason;

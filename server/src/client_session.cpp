@@ -539,7 +539,18 @@ task<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_o
       keep_ok && client_keep_alive());
 }
 
+void proxy_session::stream_reset() noexcept {
+  stream_reset_ = true;
+  up_.cancel();
+}
+
 task<bool> proxy_session::send_upstream_error(bool keep_ok) {
+  if (stream_reset_) {
+    ex_.status = 499;
+    ex_.decision = "error";
+    ex_.reason = "client_closed";
+    co_return false;
+  }
   const upstream_failure& f = up_.failure();
   if (f.detail.empty()) co_return co_await send_upstream_error_status(f.timed_out, keep_ok);
   ex_.decision = "error";
@@ -554,6 +565,7 @@ void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::ti
   e.client = client_address_;
   e.method = std::move(ex_.method);
   e.target = std::move(ex_.target);
+  e.protocol = h2_stream_ ? "HTTP/2.0" : ex_.version == 10 ? "HTTP/1.0" : "HTTP/1.1";
   e.status = ex_.status;
   e.decision = ex_.decision.empty() ? ex_filter.decision_token() : ex_.decision;
   e.reason = ex_.decision.empty() ? ex_filter.reason_token() : ex_.reason;

@@ -54,6 +54,9 @@ class proxy_session {
   proxy_session(shared_state& state, worker& w, stream_pipe_end end, std::string client_address,
                 int tcp_info_fd);
   ~proxy_session();
+  // The HTTP/2 stream this session serves was reset: the exchange ends at once, its upstream
+  // connection with it, and the log says 499 as for a client that closed.
+  void stream_reset() noexcept;
   proxy_session(const proxy_session&) = delete;
   proxy_session& operator=(const proxy_session&) = delete;
 
@@ -142,6 +145,7 @@ class proxy_session {
   std::string client_address_;
   bool peer_trusted_ = false;
   bool idle_ = false;
+  bool stream_reset_ = false;
   bool h2_stream_ = false;  // serves one HTTP/2 stream's exchange over a pipe
   int tcp_info_fd_ = -1;
   h2_session* h2_ = nullptr;  // while the connection speaks HTTP/2

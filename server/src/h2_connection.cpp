@@ -68,16 +68,27 @@ struct h2_connection::callbacks {
 
   static int on_begin_frame(nghttp2_session* session, const nghttp2_frame_hd* hd, void* ud) {
     auto& c = self(ud);
+    const std::uint64_t opened = c.stats_.streams_opened;
     // nghttp2 ignores HEADERS on a stream id at or below the last it took and not open (a
     // reused or lower id): HPACK work that draws no answer, like a control frame.
     const bool ignored_headers = hd->type == NGHTTP2_HEADERS && c.find(hd->stream_id) == nullptr &&
                                  hd->stream_id <= nghttp2_session_get_last_proc_stream_id(session);
-    const bool control = hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
-                         hd->type == NGHTTP2_WINDOW_UPDATE || hd->type == NGHTTP2_PRIORITY ||
-                         (hd->type == NGHTTP2_DATA && hd->length == 0 &&
-                          (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0) ||
-                         ignored_headers;
-    if (control && ++c.control_frames_ > c.limits_.max_control_frames_without_data) {
+    bool flood = false;
+    if (hd->type == NGHTTP2_WINDOW_UPDATE) {
+      // A client acknowledges DATA, so its updates may come long after our last frame (every
+      // stream window full, the acknowledgements of a backlog still arriving): bounded by what
+      // we sent, as Envoy bounds them, not by time since we sent it.
+      flood = ++c.window_updates_ >
+              5 + 2 * (opened + c.limits_.window_updates_per_data_frame * c.data_frames_sent_);
+    } else if (hd->type == NGHTTP2_PRIORITY) {
+      flood = ++c.priority_frames_ > c.limits_.priority_frames_per_stream * (1 + opened);
+    } else if (hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
+               (hd->type == NGHTTP2_DATA && hd->length == 0 &&
+                (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0) ||
+               ignored_headers) {
+      flood = ++c.control_frames_ > c.limits_.max_control_frames_without_data;
+    }
+    if (flood) {
       c.calm_down(&h2_stats::control_flood);
       return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
@@ -227,6 +238,7 @@ struct h2_connection::callbacks {
           if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->out_ended = true;
         }
         c.control_frames_ = 0;
+        ++c.data_frames_sent_;
         break;
       case NGHTTP2_RST_STREAM:
         count(c.stats_.resets_sent, frame->rst_stream.error_code);
@@ -375,28 +387,48 @@ void h2_connection::consume_body(std::int32_t stream, std::size_t n) {
   nghttp2_session_consume(session_, stream, n);
 }
 
+// A response head as HTTP/2 fields: ":status" first, names in lowercase, connection-specific
+// fields (malformed in HTTP/2) left out. The nv entries view `code`, `names` and `headers`.
+struct h2_connection::response_fields {
+  std::string code;
+  std::vector<std::string> names;
+  std::vector<nghttp2_nv> nva;
+
+  response_fields(unsigned status, const boost::beast::http::fields& headers)
+      : code(std::to_string(status)) {
+    // Reserved up front: nva holds views into these strings.
+    names.reserve(static_cast<std::size_t>(std::distance(headers.begin(), headers.end())));
+    nva.push_back(make_nv(":status", code));
+    for (const auto& f : headers) {
+      const std::string_view name = f.name_string();
+      if (connection_specific(name)) continue;
+      std::string& lower = names.emplace_back(name);
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](char ch) {
+        return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch;
+      });
+      nva.push_back(make_nv(lower, f.value()));
+    }
+  }
+};
+
+bool h2_connection::inform(std::int32_t stream, unsigned status,
+                           const boost::beast::http::fields& headers) {
+  const stream_state* s = find(stream);
+  // 101 has no HTTP/2 form (RFC 9113 §8.6).
+  if (s == nullptr || s->answered || status < 100 || status > 199 || status == 101) return false;
+  const response_fields f(status, headers);
+  return nghttp2_submit_headers(session_, NGHTTP2_FLAG_NONE, stream, nullptr, f.nva.data(),
+                                f.nva.size(), nullptr) >= 0;
+}
+
 bool h2_connection::respond(std::int32_t stream, unsigned status,
                             const boost::beast::http::fields& headers, bool end_stream) {
   stream_state* s = find(stream);
   if (s == nullptr || s->answered || status < 200 || status > 999) return false;
-  // HTTP/2 field names are lowercase, and connection-specific fields are malformed there.
-  std::vector<std::string> names;
-  // Reserved up front: nva holds views into these strings.
-  names.reserve(static_cast<std::size_t>(std::distance(headers.begin(), headers.end())));
-  const std::string code = std::to_string(status);
-  std::vector<nghttp2_nv> nva;
-  nva.push_back(make_nv(":status", code));
-  for (const auto& f : headers) {
-    const std::string_view name = f.name_string();
-    if (connection_specific(name)) continue;
-    std::string& lower = names.emplace_back(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; });
-    nva.push_back(make_nv(lower, f.value()));
-  }
+  const response_fields f(status, headers);
   nghttp2_data_provider provider{};
   provider.read_callback = callbacks::read_body;
-  if (nghttp2_submit_response(session_, stream, nva.data(), nva.size(),
+  if (nghttp2_submit_response(session_, stream, f.nva.data(), f.nva.size(),
                               end_stream ? nullptr : &provider) != 0)
     return false;
   s->answered = true;

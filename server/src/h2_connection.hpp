@@ -24,10 +24,11 @@
 // (stream_reset_rate_limit: GOAWAY INTERNAL_ERROR), REFUSED_STREAM past our max concurrent
 // streams before the client acknowledged them (PROTOCOL_ERROR after), no idle or closed streams
 // kept for RFC 7540 priorities (SETTINGS_NO_RFC7540_PRIORITIES, no_closed_streams). Here: the
-// header list size (431, and the owner never sees the stream), control frames received since we
-// last sent HEADERS or DATA (SETTINGS, PING, WINDOW_UPDATE, PRIORITY, empty DATA floods), and
-// premature resets, Envoy's rapid-reset rule counted in streams rather than seconds; the last
-// two end the connection with GOAWAY ENHANCE_YOUR_CALM.
+// header list size (431, and the owner never sees the stream), SETTINGS, PING and empty DATA
+// received since we last sent HEADERS or DATA, WINDOW_UPDATE in proportion to the DATA frames
+// we sent and PRIORITY to the streams opened (Envoy's budgets), and premature resets, Envoy's
+// rapid-reset rule counted in streams rather than seconds; floods and rapid resets end the
+// connection with GOAWAY ENHANCE_YOUR_CALM.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -56,7 +57,11 @@ struct h2_limits {
   std::size_t max_continuations = 8;            // nghttp2: CONTINUATION frames per header block
   std::uint64_t reset_burst = 1000;             // nghttp2 token bucket for received RST_STREAM
   std::uint64_t reset_rate_per_second = 33;
-  std::uint32_t max_control_frames_without_data = 1000;
+  std::uint32_t max_control_frames_without_data = 1000;  // PING, SETTINGS, empty DATA
+  // Envoy's budgets: WINDOW_UPDATE <= 5 + 2 x (streams opened + this x DATA frames we sent),
+  // PRIORITY <= this x (1 + streams opened).
+  std::uint64_t window_updates_per_data_frame = 10;
+  std::uint64_t priority_frames_per_stream = 100;
   // Rapid reset: GOAWAY once resets by the client before its response head reach half of
   // max(streams opened, premature_reset_window) (Envoy's premature_reset_total_stream_count).
   std::uint32_t premature_reset_window = 500;
@@ -133,6 +138,9 @@ class h2_connection {
   // The owner has handled n body bytes: they leave body() and reopen the client's window.
   void consume_body(std::int32_t stream, std::size_t n);
 
+  // An interim response head (1xx but 101), before the final one: 100 Continue for a client
+  // that waits for it. False when the stream is gone or already answered.
+  bool inform(std::int32_t stream, unsigned status, const boost::beast::http::fields& headers);
   // Final response head (status 200..999); with end_stream false the body follows through
   // send_body(). False when the stream is gone or already answered.
   bool respond(std::int32_t stream, unsigned status, const boost::beast::http::fields& headers,
@@ -171,6 +179,7 @@ class h2_connection {
     bool closed = false;          // kept for the owner's batch of events, then erased
   };
   struct callbacks;
+  struct response_fields;
 
   stream_state* find(std::int32_t stream);
   const stream_state* find(std::int32_t stream) const;
@@ -185,7 +194,10 @@ class h2_connection {
   std::vector<std::int32_t> retired_;  // closed before it: erased at the next one
   std::string out_;
   std::size_t out_sent_ = 0;
-  std::uint32_t control_frames_ = 0;  // received since we last sent HEADERS or DATA
+  std::uint32_t control_frames_ = 0;  // PING, SETTINGS, empty DATA since we last sent HEADERS or DATA
+  std::uint64_t window_updates_ = 0;  // received, for the whole connection
+  std::uint64_t priority_frames_ = 0;
+  std::uint64_t data_frames_sent_ = 0;
   bool calm_ = false;                 // a guard queued GOAWAY ENHANCE_YOUR_CALM
   h2_stats stats_;
 };

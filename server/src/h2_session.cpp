@@ -22,12 +22,16 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t read_bytes = 16 * 1024;
 constexpr std::size_t body_piece_bytes = 16 * 1024;
+// Each way: the stream's queue in h2_connection (64 KiB) already covers the client's window, so
+// the pipe need only keep the session busy.
+constexpr std::size_t pipe_bytes = 16 * 1024;
 // A chunk-size line and the CRLF after the data, for a body without content-length.
 constexpr std::size_t chunk_overhead = 16;
 // nginx's lingering close, shortened: a bound on time and on bytes dropped.
 constexpr milliseconds linger_time{2000};
 constexpr std::size_t linger_bytes = 64 * 1024;
 constexpr std::uint32_t internal_error = 2;  // RFC 9113 §7 INTERNAL_ERROR
+constexpr std::uint32_t refused_stream = 7;  // RFC 9113 §7 REFUSED_STREAM
 static_assert(h2_error_codes == http2_error_codes);
 
 void add_delta(std::array<std::atomic<std::uint64_t>, http2_error_codes>& to,
@@ -65,6 +69,8 @@ struct h2_session::bridge {
   bool terminated = false;  // the last chunk was written
   bool head = false;        // a HEAD: the response has no body whatever its framing says
   bool closed = false;      // the HTTP/2 stream is gone
+  bool relayed = false;     // the whole response went to the stream
+  proxy_session* session = nullptr;  // while the stream's session runs
 };
 
 h2_session::h2_session(shared_state& state, worker& w, byte_stream& stream,
@@ -230,6 +236,9 @@ void h2_session::dispatch() {
         if (it != bridges_.end()) {
           bridge& b = *it->second;
           stream_gone(b);
+          // A reset before the whole response: the session stops waiting on the upstream, so
+          // a stream opened and reset costs one connect at most (rapid reset).
+          if (!b.relayed && b.session != nullptr) b.session->stream_reset();
           // The exchange ends with its stream, reset or not (a client's RST_STREAM NO_ERROR
           // too); after a whole response the session is done and this changes nothing.
           b.end.abort();
@@ -264,9 +273,22 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   const h2_request* req = conn_.request(id);
   if (req == nullptr) return;
   idle_.cancel();
+  // Each stream may hold an upstream connection, as a client connection does: max_connections
+  // bounds both together, which keeps the descriptor and memory arithmetic of HTTP/1.1.
+  const auto in_flight = s_.stats.open_connections.load(std::memory_order_relaxed) +
+                         s_.stats.http2_streams_open.load(std::memory_order_relaxed);
+  if (in_flight >= static_cast<std::int64_t>(cfg_->max_connections)) {
+    // Safe for the client to retry: nothing of the request was processed (RFC 9113 §8.7).
+    s_.stats.http2_streams_refused.fetch_add(1, std::memory_order_relaxed);
+    conn_.reset(id, refused_stream);
+    wake_writer();
+    return;
+  }
   std::string head;
   head.reserve(256);
-  head.append(req->method).append(" ").append(req->path).append(" HTTP/1.1\r\n");
+  // CONNECT has an authority and no path: as a request line, it gets the session's 405.
+  const std::string_view target = req->method == "CONNECT" ? req->authority : req->path;
+  head.append(req->method).append(" ").append(target).append(" HTTP/1.1\r\n");
   const auto host = req->headers.find(http::field::host);
   if (!req->authority.empty()) head.append("Host: ").append(req->authority).append("\r\n");
   else if (host != req->headers.end())
@@ -280,7 +302,7 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   // One exchange per pipe: the session ends after this response.
   head.append("Connection: close\r\n\r\n");
 
-  auto [ours, theirs] = stream_pipe_end::make(stream_.get_executor());
+  auto [ours, theirs] = stream_pipe_end::make(stream_.get_executor(), pipe_bytes);
   auto b = std::make_shared<bridge>(id, std::move(ours), stream_.get_executor());
   b->chunked = chunked;
   b->head = req->method == "HEAD";
@@ -288,7 +310,7 @@ void h2_session::start_stream(std::int32_t id, bool no_body) {
   b->end.on_room([this, id] { feed(id); });
   bridges_.emplace(id, b);
   s_.stats.http2_streams_open.fetch_add(1, std::memory_order_relaxed);
-  asio::co_spawn(stream_.get_executor(), serve_exchange(std::move(theirs), task_guard(tasks_)),
+  asio::co_spawn(stream_.get_executor(), serve_exchange(b, std::move(theirs), task_guard(tasks_)),
                  asio::detached);
   asio::co_spawn(stream_.get_executor(), respond(std::move(b), task_guard(tasks_)),
                  asio::detached);
@@ -334,10 +356,17 @@ void h2_session::feed(std::int32_t id) {
   if (consumed) wake_writer();
 }
 
-task<void> h2_session::serve_exchange(stream_pipe_end end, task_guard) {
+task<void> h2_session::serve_exchange(std::shared_ptr<bridge> b, stream_pipe_end end,
+                                       task_guard) {
   int fd = static_cast<int>(stream_.socket().native_handle());
   try {
     auto session = std::make_unique<proxy_session>(s_, w_, std::move(end), client_address_, fd);
+    b->session = session.get();
+    // Cleared however run() ends.
+    struct forget {
+      bridge& b;
+      ~forget() { b.session = nullptr; }
+    } forget_session{*b};
     co_await session->run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bfast-proxy: h2 stream session error: %s\n", e.what());
@@ -361,7 +390,9 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
       co_return;
     }
     const unsigned status = p->get().result_int();
-    if (status / 100 != 1) break;  // 100 Continue and the like have no HTTP/2 form here
+    if (status / 100 != 1) break;
+    // The session's 100 Continue, for a client that waits for it before its body.
+    if (!b->closed && conn_.inform(b->id, status, p->get().base())) wake_writer();
   }
   if (b->closed) co_return;
   const unsigned status = p->get().result_int();
@@ -371,6 +402,11 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
     co_return;
   }
   wake_writer();
+  // The body passes through in pieces of up to 16 KiB, one DATA frame each: Beast reads what
+  // the buffer has room for (512 bytes after a small head, and 512-byte frames with it), and
+  // up to 64 KiB when it grows; exactly a piece's room is both bounded and full-sized.
+  buf.max_size(std::max(buf.size(), body_piece_bytes));
+  buf.reserve(body_piece_bytes);
   std::string piece(body_piece_bytes, '\0');
   while (!p->is_done()) {
     p->get().body().data = piece.data();
@@ -403,6 +439,7 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
       }
     } while (off < got);
   }
+  b->relayed = true;
   b->end.close();
   // All of it is queued: a window the client keeps shut must not hold the stream forever.
   while (!b->closed && !conn_.response_sent(b->id)) {

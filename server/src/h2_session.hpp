@@ -60,7 +60,7 @@ class h2_session {
   // that a close over unread bytes does not reset the connection and lose the GOAWAY.
   task<void> linger();
   task<void> respond(std::shared_ptr<bridge> b, task_guard guard);
-  task<void> serve_exchange(stream_pipe_end end, task_guard guard);
+  task<void> serve_exchange(std::shared_ptr<bridge> b, stream_pipe_end end, task_guard guard);
 
   // Handles the events h2_connection queued (after receive() and after pending_output()).
   void dispatch();

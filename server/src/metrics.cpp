@@ -238,6 +238,10 @@ std::string metrics::render(bool draining) const {
         "gauge");
   plain("bfast_http2_streams_total", "HTTP/2 streams opened by clients.",
         static_cast<std::int64_t>(http2_streams_total.load()));
+  plain("bfast_http2_streams_refused_total",
+        "HTTP/2 streams refused with REFUSED_STREAM: max_connections (streams count with "
+        "connections).",
+        static_cast<std::int64_t>(http2_streams_refused.load()));
   counter_header(out, "bfast_http2_resets_total",
                  "HTTP/2 RST_STREAM frames, by direction and error code.");
   for (std::size_t i = 0; i < http2_error_codes; ++i) {

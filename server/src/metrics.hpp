@@ -113,6 +113,7 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::int64_t> http2_connections_open{0};
   std::atomic<std::int64_t> http2_streams_open{0};
   std::atomic<std::uint64_t> http2_streams_total{0};
+  std::atomic<std::uint64_t> http2_streams_refused{0};  // past max_connections
   std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_resets_sent{};
   std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_resets_received{};
   std::array<std::atomic<std::uint64_t>, http2_error_codes> http2_goaway{};  // sent, by code

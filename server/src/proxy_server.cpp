@@ -122,7 +122,9 @@ task<void> proxy_server::accept_loop() {
       continue;
     }
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-    if (stats_.open_connections.load() >= static_cast<std::int64_t>(cfg_->max_connections)) {
+    // HTTP/2 streams in flight count too: each may hold an upstream connection.
+    if (stats_.open_connections.load() + stats_.http2_streams_open.load() >=
+        static_cast<std::int64_t>(cfg_->max_connections)) {
       stats_.connections_refused.fetch_add(1, std::memory_order_relaxed);
       boost::system::error_code ig;
       socket.close(ig);

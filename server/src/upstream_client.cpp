@@ -44,13 +44,14 @@ upstream_client::upstream_client(shared_state& state, worker& w, const config_sn
     : s_(state), w_(w), cfg_(cfg), buffer_(header_limit(*cfg) + chunk_line_room) {}
 
 bool upstream_client::fail(upstream_error_kind kind, bool timed_out) {
-  s_.stats.count(kind);
+  if (!cancelled_) s_.stats.count(kind);
   failure_ = {kind, timed_out, {}};
   abandon();
   return false;
 }
 
 task<bool> upstream_client::connect() {
+  if (cancelled_) co_return fail(upstream_error_kind::connect_refused, false);
   stream_ = std::make_unique<byte_stream>(w_.ioc.get_executor());
   reused_ = false;
   // One deadline for the connection and its TLS handshake, as nginx's proxy_connect_timeout.
@@ -350,6 +351,13 @@ void upstream_client::abandon() noexcept {
     stream_->close();
     stream_.reset();
   }
+}
+
+void upstream_client::cancel() noexcept {
+  cancelled_ = true;
+  retryable_ = false;
+  // Closed, not destroyed: the operation waiting on it completes with an error and ends.
+  if (stream_) stream_->close();
 }
 
 void upstream_client::shrink() noexcept {

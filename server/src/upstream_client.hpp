@@ -85,6 +85,9 @@ class upstream_client {
   void release();
   // Closes the connection; nothing it carries can be trusted any more.
   void abandon() noexcept;
+  // The client is gone (its HTTP/2 stream was reset): the operation in progress fails at once,
+  // nothing is retried or connected again, and the failure is not counted as the upstream's.
+  void cancel() noexcept;
   // Frees what an idle client connection does not need.
   void shrink() noexcept;
 
@@ -105,6 +108,7 @@ class upstream_client {
   shared_state& s_;
   worker& w_;
   const config_snapshot& cfg_;
+  bool cancelled_ = false;
   std::unique_ptr<byte_stream> stream_;
   tcp::endpoint peer_;
   bool reused_ = false;

@@ -499,6 +499,27 @@ TEST(H2Connection, PingsBetweenExchangesAreFine) {
   EXPECT_EQ(server.stats().control_flood, 0u);
 }
 
+TEST(H2Connection, WindowUpdatesBeyondWhatWasSentAreAFlood) {
+  h2_connection server;
+  std::string bytes(NGHTTP2_CLIENT_MAGIC);
+  bytes += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  // No stream and no DATA sent: 5 updates are all the budget allows.
+  for (int i = 0; i < 10; ++i) bytes += frame(NGHTTP2_WINDOW_UPDATE, 0, 0, std::string("\0\0\0\1", 4));
+  EXPECT_EQ(server.receive(bytes), h2_connection::status::closing);
+  EXPECT_EQ(server.stats().control_flood, 1u);
+}
+
+TEST(H2Connection, PriorityFramesBeyondTheirBudgetAreAFlood) {
+  h2_connection server;
+  std::string bytes(NGHTTP2_CLIENT_MAGIC);
+  bytes += frame(NGHTTP2_SETTINGS, 0, 0, "");
+  // PRIORITY on idle streams, never opened: 100 for the connection itself.
+  for (int i = 0; i < 101; ++i)
+    bytes += frame(NGHTTP2_PRIORITY, 0, 2 * i + 1, std::string("\0\0\0\0\x10", 5));
+  EXPECT_EQ(server.receive(bytes), h2_connection::status::closing);
+  EXPECT_EQ(server.stats().control_flood, 1u);
+}
+
 TEST(H2Connection, PeerThatDoesNotReadItsAcksIsCutOff) {
   h2_limits limits;
   limits.max_outbound_ack = 50;

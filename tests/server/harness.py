@@ -10,7 +10,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import unittest
 
 PROXY = os.environ["BFAST_PROXY_BIN"]
 SHARED = os.path.abspath(os.environ["BFAST_SHARED_DIR"])
@@ -24,6 +23,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(predicate, what, timeout=START_TIMEOUT):
+    """Polls `predicate` until it holds; an AssertionError naming `what` past `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        threading.Event().wait(0.02)
 
 
 def wait_for_port(port, proc, what):

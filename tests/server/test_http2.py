@@ -4,8 +4,11 @@ HTTP/1.1). curl for the plain exchanges, the h2 library (python3-h2) for what cu
 many streams on one connection, a stream whose client stops reading, resets, huge headers and
 tiny windows."""
 import json
+import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import unittest
 
 import h2.config
@@ -14,7 +17,7 @@ import h2.events
 import h2.settings
 from hyperframe.frame import DataFrame, Frame, GoAwayFrame, WindowUpdateFrame
 
-from harness import BFAST, CORPUS, START_TIMEOUT, Nginx, Proxy, curl, oracle_checks
+from harness import BFAST, CORPUS, START_TIMEOUT, Nginx, Proxy, curl, oracle_checks, wait_for
 from scripted_upstream import ScriptedUpstream
 from test_reload import base_config
 from tls_certs import Certificates
@@ -25,6 +28,7 @@ SMALL = "/realworld/github_events.json"
 SLOW_LINK = ("-H", "RTT: 300", "-H", "Downlink: 1.6")
 SLOW_LINK_H2 = [("rtt", "300"), ("downlink", "1.6")]
 INTERNAL_ERROR = 2
+REFUSED_STREAM = 7
 ENHANCE_YOUR_CALM = 11
 
 
@@ -87,7 +91,8 @@ class H2Client:
         self.conn.send_headers(sid, [(":method", method), (":scheme", "http"),
                                      (":authority", authority), (":path", path), *headers],
                                end_stream=body is None)
-        self.streams[sid] = {"headers": None, "body": bytearray(), "ended": False, "reset": None}
+        self.streams[sid] = {"headers": None, "interim": [], "body": bytearray(), "ended": False,
+                             "reset": None}
         self.flush()
         if body is not None:
             sent = 0
@@ -118,6 +123,8 @@ class H2Client:
             s = self.streams.get(getattr(ev, "stream_id", None) or 0)
             if isinstance(ev, h2.events.ResponseReceived):
                 s["headers"] = dict(ev.headers)
+            elif isinstance(ev, h2.events.InformationalResponseReceived):
+                s["interim"].append(dict(ev.headers))
             elif isinstance(ev, h2.events.DataReceived):
                 s["body"] += ev.data
                 if ev.stream_id in self.unread:
@@ -294,6 +301,41 @@ class Http2Scripted(unittest.TestCase):
         self.assertTrue(s["ended"])
         self.assertTrue(json.loads(bytes(s["body"]))["items"])
 
+    def test_expect_continue_gets_100_before_the_body(self):
+        c = self.c
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"),
+                                  (":authority", "h2.test"), (":path", "/echo"),
+                                  ("expect", "100-continue"), ("content-length", "5"),
+                                  ("content-type", "text/plain")])
+        c.streams[sid] = {"headers": None, "interim": [], "body": bytearray(), "ended": False,
+                          "reset": None}
+        c.flush()
+        # The client holds its body until the 100: without it, this would wait forever.
+        self.assertTrue(c.until(lambda: c.streams[sid]["interim"] or c.finished(sid)))
+        self.assertEqual(c.streams[sid]["interim"][0][":status"], "100")
+        self.assertIsNone(c.streams[sid]["headers"])
+        c.conn.send_data(sid, b"hello", end_stream=True)
+        c.flush()
+        self.assertTrue(c.until(lambda: c.finished(sid)))
+        s = c.streams[sid]
+        self.assertEqual(s["headers"][":status"], "200")
+        self.assertEqual(bytes(s["body"]), b"hello")
+
+    def test_connect_gets_405_as_over_http11(self):
+        c = self.c
+        # python3-h2 would refuse to send a CONNECT, which has no :path.
+        c.conn.config.validate_outbound_headers = False
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "CONNECT"), (":authority", "api.test:443")],
+                            end_stream=True)
+        c.streams[sid] = {"headers": None, "interim": [], "body": bytearray(), "ended": False,
+                          "reset": None}
+        c.flush()
+        self.assertTrue(c.until(lambda: c.finished(sid)))
+        self.assertEqual(c.streams[sid]["headers"][":status"], "405")
+        self.assertEqual(self.upstream.requests, [])
+
     def test_truncated_upstream_body_is_a_reset_never_an_end(self):
         s = self.fetch("/reset-mid-body")
         self.assertFalse(s["ended"])
@@ -338,6 +380,114 @@ class Http2SlowReader(unittest.TestCase):
         self.assertGreaterEqual(
             m['bfast_http2_resets_total{direction="sent",code="INTERNAL_ERROR"}'], 1)
         self.assertEqual(m["bfast_http2_streams_open"], 0)
+
+
+class Http2Limits(unittest.TestCase):
+    def test_streams_count_with_connections_toward_max_connections(self):
+        upstream = ScriptedUpstream()
+        self.addCleanup(upstream.stop)
+        # The HTTP/2 connection and two streams in flight make three.
+        proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}",
+                                               max_connections=3))
+        self.addCleanup(proxy.stop)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        held = [c.request("/slow-headers") for _ in range(2)]
+        wait_for(lambda: len(upstream.requests) == 2, "two streams at the upstream")
+        refused = c.request(SMALL)
+        self.assertTrue(c.until(lambda: c.finished(refused)))
+        self.assertEqual(c.streams[refused]["reset"], REFUSED_STREAM)
+        # A new connection is closed at once as well.
+        self.assertNotEqual(curl_version(proxy.url + SMALL)[1], 0)
+        m = proxy.metrics()
+        self.assertEqual(m["bfast_http2_streams_refused_total"], 1)
+        self.assertEqual(m["bfast_connections_refused_total"], 1)
+        self.assertEqual(m["bfast_http2_streams_open"], 2)
+        # Once the held streams end, streams are taken again.
+        for sid in held:
+            c.conn.reset_stream(sid)
+        c.flush()
+        wait_for(lambda: proxy.metrics()["bfast_http2_streams_open"] == 0, "the streams closed")
+        ok = c.request(SMALL, authority="h2.test")
+        self.assertTrue(c.until(lambda: c.finished(ok)))
+        self.assertEqual(c.streams[ok]["headers"][":status"], "404")
+
+
+class Http2ResetWhileWaiting(unittest.TestCase):
+    def test_a_reset_stream_lets_go_of_its_upstream_at_once(self):
+        upstream = ScriptedUpstream()
+        self.addCleanup(upstream.stop)
+        proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}",
+                                               upstream_header_timeout_ms=120_000))
+        self.addCleanup(proxy.stop)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        sids = [c.request("/slow-headers") for _ in range(10)]
+        wait_for(lambda: len(upstream.held) == 10, "ten requests held at the upstream")
+        for sid in sids:
+            c.conn.reset_stream(sid)
+        c.flush()
+        # Each upstream connection closes now, not at the header deadline two minutes away.
+        for conn in upstream.held:
+            conn.settimeout(START_TIMEOUT)
+            try:
+                self.assertEqual(conn.recv(1), b"")
+            except ConnectionResetError:
+                pass
+        m = proxy.metrics()
+        self.assertEqual(sum(v for k, v in m.items()
+                             if k.startswith("bfast_upstream_errors_total")), 0)
+        self.assertEqual(m["bfast_http2_streams_open"], 0)
+        # The connection still serves.
+        ok = c.request("/chunked-json")
+        self.assertTrue(c.until(lambda: c.finished(ok)))
+        self.assertTrue(c.streams[ok]["ended"])
+
+
+class Http2AccessLog(unittest.TestCase):
+    def test_the_line_names_the_protocol(self):
+        log_dir = tempfile.mkdtemp(prefix="bfast-h2-log-")
+        self.addCleanup(shutil.rmtree, log_dir, True)
+        path = os.path.join(log_dir, "access.log")
+        with open(path, "w") as log:
+            proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{nginx.port}",
+                                                   access_log=True), stdout=log)
+        self.addCleanup(proxy.stop)
+        self.assertEqual(curl(proxy.url + SMALL + "?v=2", "--http2-prior-knowledge").status, 200)
+        self.assertEqual(curl(proxy.url + SMALL + "?v=1.1").status, 200)
+        self.assertEqual(curl(proxy.url + SMALL + "?v=1.0", "--http1.0").status, 200)
+
+        def entries():
+            with open(path) as f:
+                return {e["target"]: e for e in map(json.loads, f)}
+        wait_for(lambda: len(entries()) == 3, "three access log lines")
+        protocols = {t: e["protocol"] for t, e in entries().items()}
+        self.assertEqual(protocols, {SMALL + "?v=2": "HTTP/2.0", SMALL + "?v=1.1": "HTTP/1.1",
+                                     SMALL + "?v=1.0": "HTTP/1.0"})
+
+
+class Http2ManyUnread(unittest.TestCase):
+    def test_a_client_acknowledging_every_frame_of_full_streams_is_not_a_flood(self):
+        """Every stream window full, and the client still acknowledging the backlog on the
+        connection's window: many WINDOW_UPDATEs while no DATA can go out, which is legitimate."""
+        proxy = start_proxy(self)
+        c = H2Client(proxy.port)
+        self.addCleanup(c.close)
+        sids = [c.request(TWITTER) for _ in range(100)]
+        c.unread.update(sids)
+        self.assertTrue(c.until(lambda: all(len(c.streams[s]["body"]) >= 65535 for s in sids)))
+        self.assertIsNone(c.goaway)
+        # Then the streams are read: each finishes whole.
+        c.unread.clear()
+        for sid in sids:
+            c.conn.increment_flow_control_window(1 << 24, sid)
+        c.flush()
+        self.assertTrue(c.until(lambda: all(c.finished(s) for s in sids)))
+        for sid in sids:
+            self.assertTrue(c.streams[sid]["ended"], c.streams[sid]["reset"])
+            self.assertEqual(bytes(c.streams[sid]["body"]), original(TWITTER))
+        self.assertNotIn('bfast_http2_goaway_total{code="ENHANCE_YOUR_CALM"}',
+                         {k for k, v in proxy.metrics().items() if v})
 
 
 def raw_frames(sock):

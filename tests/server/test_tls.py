@@ -12,14 +12,13 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
 import websockets
 
 from harness import (BFAST, CORPUS, START_TIMEOUT, Proxy, ResponseReader, curl, oracle_checks,
-                     raw_request, status_of)
+                     raw_request, status_of, wait_for)
 from scripted_upstream import ScriptedUpstream
 from test_reload import base_config, check_config, reload
 from test_tunnel import EchoUpstream
@@ -121,14 +120,6 @@ def closed_within(sock, bound):
             return False
         except ConnectionResetError:
             return True
-
-
-def wait_for(predicate, what):
-    deadline = time.monotonic() + START_TIMEOUT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        threading.Event().wait(0.02)
 
 
 class TlsClient:

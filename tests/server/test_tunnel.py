@@ -7,12 +7,11 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import unittest
 
 import websockets
 
-from harness import Proxy, START_TIMEOUT
+from harness import Proxy, START_TIMEOUT, wait_for
 
 WAIT = 30  # seconds: a bound on waiting, never an expectation of speed
 UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
@@ -146,15 +145,6 @@ def read_to_eof(sock, buf=b""):
         if not c:
             return buf
         buf += c
-
-
-def wait_for(predicate, what):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        threading.Event().wait(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ws_url(proxy, path="/ws"):
