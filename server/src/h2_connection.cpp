@@ -66,9 +66,13 @@ h2_stats& h2_stats::operator+=(const h2_stats& o) noexcept {
 struct h2_connection::callbacks {
   static h2_connection& self(void* user_data) { return *static_cast<h2_connection*>(user_data); }
 
-  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
+  static int on_begin_frame(nghttp2_session* session, const nghttp2_frame_hd* hd, void* ud) {
     auto& c = self(ud);
     const std::uint64_t opened = c.stats_.streams_opened;
+    // nghttp2 ignores HEADERS on a stream id at or below the last it took and not open (a
+    // reused or lower id): HPACK work that draws no answer, like a control frame.
+    const bool ignored_headers = hd->type == NGHTTP2_HEADERS && c.find(hd->stream_id) == nullptr &&
+                                 hd->stream_id <= nghttp2_session_get_last_proc_stream_id(session);
     bool flood = false;
     if (hd->type == NGHTTP2_WINDOW_UPDATE) {
       // A client acknowledges DATA, so its updates may come long after our last frame (every
@@ -80,7 +84,8 @@ struct h2_connection::callbacks {
       flood = ++c.priority_frames_ > c.limits_.priority_frames_per_stream * (1 + opened);
     } else if (hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS ||
                (hd->type == NGHTTP2_DATA && hd->length == 0 &&
-                (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0)) {
+                (hd->flags & NGHTTP2_FLAG_END_STREAM) == 0) ||
+               ignored_headers) {
       flood = ++c.control_frames_ > c.limits_.max_control_frames_without_data;
     }
     if (flood) {
@@ -221,10 +226,17 @@ struct h2_connection::callbacks {
     auto& c = self(ud);
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (stream_state* s = c.find(frame->hd.stream_id)) s->head_sent = true;
+        if (stream_state* s = c.find(frame->hd.stream_id)) {
+          s->head_sent = true;
+          if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->out_ended = true;
+        }
         c.control_frames_ = 0;
         break;
       case NGHTTP2_DATA:
+        if (stream_state* s = c.find(frame->hd.stream_id)) {
+          s->out_sent += frame->data.hd.length - frame->data.padlen;
+          if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) s->out_ended = true;
+        }
         c.control_frames_ = 0;
         ++c.data_frames_sent_;
         break;
@@ -438,6 +450,16 @@ std::size_t h2_connection::send_body(std::int32_t stream, std::span<const char> 
     nghttp2_session_resume_data(session_, stream);
   }
   return n;
+}
+
+std::uint64_t h2_connection::body_sent(std::int32_t stream) const {
+  const stream_state* s = find(stream);
+  return s != nullptr ? s->out_sent : 0;
+}
+
+bool h2_connection::response_sent(std::int32_t stream) const {
+  const stream_state* s = find(stream);
+  return s == nullptr || s->out_ended;
 }
 
 void h2_connection::reset(std::int32_t stream, std::uint32_t error_code) {

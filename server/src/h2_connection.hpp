@@ -148,6 +148,10 @@ class h2_connection {
   // Queues up to max_queued_body_bytes of body; returns how many bytes it took (a writable
   // event follows a short count). `last` takes effect only when all of `bytes` was taken.
   std::size_t send_body(std::int32_t stream, std::span<const char> bytes, bool last);
+  // Response body bytes sent so far, and whether the response's end went out (true too once the
+  // stream is gone): what the owner's write deadline measures progress by.
+  [[nodiscard]] std::uint64_t body_sent(std::int32_t stream) const;
+  [[nodiscard]] bool response_sent(std::int32_t stream) const;
   void reset(std::int32_t stream, std::uint32_t error_code);
   // Graceful drain: GOAWAY NO_ERROR naming the last stream we took; those finish, no new ones.
   void drain();
@@ -167,6 +171,8 @@ class h2_connection {
     std::string body_in;
     std::string body_out;
     bool out_last = false;
+    std::uint64_t out_sent = 0;   // body bytes framed into DATA
+    bool out_ended = false;       // END_STREAM went out
     bool reset_by_peer = false;
     bool deferred = false;        // the data provider said DEFERRED; resume when bytes come
     bool wants_room = false;

@@ -446,6 +446,17 @@ task<void> h2_session::respond(std::shared_ptr<bridge> b, task_guard) {
   }
   b->relayed = true;
   b->end.close();
+  // All of it is queued: a window the client keeps shut must not hold the stream forever.
+  while (!b->closed && !conn_.response_sent(b->id)) {
+    const std::uint64_t sent = conn_.body_sent(b->id);
+    b->wake.expires_after(milliseconds(cfg_->client_write_timeout_ms));
+    auto [wec] = co_await b->wake.async_wait(use_tuple);
+    if (!wec && !b->closed && !conn_.response_sent(b->id) && conn_.body_sent(b->id) == sent) {
+      conn_.reset(b->id, internal_error);
+      wake_writer();
+      co_return;
+    }
+  }
 }
 
 void h2_session::arm_idle() {

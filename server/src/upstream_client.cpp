@@ -206,6 +206,8 @@ task<bool> upstream_client::read_interim() {
   if (parser_->get().result_int() / 100 == 1) co_return true;
   if (const auto bad = check_final_header()) co_return fail(*bad, false);
   answered_early_ = true;
+  // Before the first body byte went up too: the upstream still expects the body.
+  body_incomplete_ = true;
   start_body();
   co_return false;
 }

@@ -288,6 +288,29 @@ TEST(H2Connection, ResponseBodyWaitsForThePeersWindowAndTellsTheOwner) {
   EXPECT_TRUE(client.streams[id].closed);
 }
 
+TEST(H2Connection, ResponseSentWaitsForThePeersWindow) {
+  h2_client client;
+  const nghttp2_settings_entry shut{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 0};
+  nghttp2_submit_settings(client.session(), NGHTTP2_FLAG_NONE, &shut, 1);
+  h2_connection server;
+  const auto id = client.request("GET", "/small");
+  pump(client, server, [&](h2_connection& c, const h2_event& e) {
+    if (e.what == h2_event::kind::request) {
+      ASSERT_TRUE(c.respond(e.stream, 200, {}, false));
+      ASSERT_EQ(c.send_body(e.stream, std::string(100, 'x'), true), 100u);
+    }
+  });
+  // All of it queued, none of it out: what the owner's deadline watches.
+  EXPECT_EQ(server.body_sent(id), 0u);
+  EXPECT_FALSE(server.response_sent(id));
+  // The client's automatic WINDOW_UPDATEs then open the rest.
+  nghttp2_submit_window_update(client.session(), NGHTTP2_FLAG_NONE, id, 40);
+  pump(client, server, ignore);
+  EXPECT_TRUE(server.response_sent(id));
+  EXPECT_EQ(client.streams[id].body, std::string(100, 'x'));
+  EXPECT_TRUE(client.streams[id].closed);
+}
+
 TEST(H2Connection, HundredConcurrentStreams) {
   h2_client client;
   h2_connection server;
