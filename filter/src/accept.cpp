@@ -3,16 +3,10 @@
 #include <algorithm>
 #include <optional>
 
+#include "bfast/filter/headers.hpp"
+
 namespace bfast::filter {
 namespace {
-
-constexpr bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 9110 token characters.
 constexpr bool is_tchar(char c) {
@@ -90,11 +84,11 @@ std::optional<qvalue> parse_qvalue(std::string_view s) {
 // Sets q when a weight is found; counts the other parameters.
 bool parse_parameters(const std::vector<std::string_view>& parts, qvalue& q, bool& others) {
   for (std::size_t i = 1; i < parts.size(); ++i) {
-    const std::string_view p = trim(parts[i]);
+    const std::string_view p = trim_ows(parts[i]);
     const auto eq = p.find('=');
     if (eq == std::string_view::npos) return false;
-    const std::string_view name = trim(p.substr(0, eq));
-    const std::string_view val = trim(p.substr(eq + 1));
+    const std::string_view name = trim_ows(p.substr(0, eq));
+    const std::string_view val = trim_ows(p.substr(eq + 1));
     if (!is_token(name) || val.empty()) return false;
     if (iequals(name, "q")) {
       const auto parsed = parse_qvalue(val);
@@ -118,10 +112,10 @@ bool parse_parameters(const std::vector<std::string_view>& parts, qvalue& q, boo
 std::vector<media_range> parse_accept(std::string_view value) {
   std::vector<media_range> out;
   for (std::string_view element : split_list(value, ',')) {
-    element = trim(element);
+    element = trim_ows(element);
     if (element.empty()) continue;  // "#rule" allows empty list elements
     const auto parts = split_list(element, ';');
-    const std::string_view range = trim(parts[0]);
+    const std::string_view range = trim_ows(parts[0]);
     const auto slash = range.find('/');
     if (slash == std::string_view::npos) continue;
     const std::string_view type = range.substr(0, slash);
@@ -188,9 +182,9 @@ bool accept_mentions_bfast(std::string_view accept_value) {
 std::string accept_without_bfast(std::string_view accept_value) {
   std::string out;
   for (std::string_view element : split_list(accept_value, ',')) {
-    element = trim(element);
+    element = trim_ows(element);
     if (element.empty()) continue;
-    const std::string_view range = trim(split_list(element, ';')[0]);
+    const std::string_view range = trim_ows(split_list(element, ';')[0]);
     if (iequals(range, bfast_media_type)) continue;
     if (!out.empty()) out += ", ";
     out += element;
@@ -201,10 +195,10 @@ std::string accept_without_bfast(std::string_view accept_value) {
 std::vector<coding_preference> parse_accept_encoding(std::string_view value) {
   std::vector<coding_preference> out;
   for (std::string_view element : split_list(value, ',')) {
-    element = trim(element);
+    element = trim_ows(element);
     if (element.empty()) continue;
     const auto parts = split_list(element, ';');
-    const std::string_view coding = trim(parts[0]);
+    const std::string_view coding = trim_ows(parts[0]);
     if (!is_token(coding)) continue;
     coding_preference c;
     c.coding = lower(coding);

@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "bfast/filter/headers.hpp"
+
 namespace bfast::filter {
 namespace {
 
@@ -23,18 +25,12 @@ constexpr std::array<speed_parameter, 5> parameters{{
     {"zstd", &client_speeds::zstd_bytes_per_s},
 }};
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Splits off the text up to `sep` (or the end) and returns it trimmed.
 std::string_view next_part(std::string_view& rest, char sep) {
   const auto at = rest.find(sep);
   const std::string_view part = rest.substr(0, at);
   rest = at == std::string_view::npos ? std::string_view{} : rest.substr(at + 1);
-  return trim(part);
+  return trim_ows(part);
 }
 
 }  // namespace

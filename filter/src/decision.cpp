@@ -13,12 +13,6 @@ constexpr std::array<std::string_view, reason_count> reason_tokens{
     "key_too_long", "too_many_keys", "too_deep",      "lone_surrogate", "proto_key",
 };
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string_view reason_token(reason r) noexcept {
@@ -42,7 +36,7 @@ reason reason_from(transcode_error e) noexcept {
 
 std::string media_type_of(std::string_view content_type) {
   const auto semi = content_type.find(';');
-  std::string out(trim(content_type.substr(0, semi)));
+  std::string out(trim_ows(content_type.substr(0, semi)));
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
@@ -70,7 +64,7 @@ header_decision decide_on_headers(unsigned status, const http::fields& response,
   if (!is_json_media_type(media_type_of(response[http::field::content_type])))
     return pass(reason::not_json);
   const std::string coding = combined_value(response, http::field::content_encoding);
-  if (!trim(coding).empty() && !boost::beast::iequals(trim(coding), "identity"))
+  if (!trim_ows(coding).empty() && !boost::beast::iequals(trim_ows(coding), "identity"))
     return pass(reason::encoded);
   if (list_contains(combined_value(response, http::field::cache_control), "no-transform"))
     return pass(reason::no_transform);
@@ -81,7 +75,7 @@ header_decision decide_on_headers(unsigned status, const http::fields& response,
   const auto cl = response.find(http::field::content_length);
   if (cl != response.end()) {
     std::uint64_t n = 0;
-    const std::string_view v = trim(cl->value());
+    const std::string_view v = trim_ows(cl->value());
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec == std::errc() && p == v.data() + v.size() && n > facts.size_limit)
       return pass(reason::too_large);

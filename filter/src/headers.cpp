@@ -30,19 +30,13 @@ bool protected_from_connection(std::string_view name) noexcept {
   return false;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 template <class F>
 void for_each_element(std::string_view value, F&& f) {
   std::size_t start = 0;
   while (start <= value.size()) {
     const auto comma = value.find(',', start);
     const auto end = comma == std::string_view::npos ? value.size() : comma;
-    const auto element = trim(value.substr(start, end - start));
+    const auto element = trim_ows(value.substr(start, end - start));
     if (!element.empty()) f(element);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -60,6 +54,12 @@ std::optional<std::uint64_t> parse_decimal(std::string_view s) {
 }
 
 }  // namespace
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 std::span<const std::string_view> hop_by_hop_headers() noexcept { return hop_by_hop_table; }
 
@@ -111,7 +111,7 @@ bool list_contains(std::string_view value, std::string_view token) {
   for_each_element(value, [&](std::string_view e) {
     // Directives may carry arguments: no-cache="Set-Cookie".
     const auto eq = e.find('=');
-    if (boost::beast::iequals(trim(e.substr(0, eq)), token)) found = true;
+    if (boost::beast::iequals(trim_ows(e.substr(0, eq)), token)) found = true;
   });
   return found;
 }
@@ -126,7 +126,7 @@ framing_error check_request_framing(const http::fields& fields, unsigned version
     bool bad = false, differ = false;
     auto range = fields.equal_range(http::field::content_length);
     for (auto it = range.first; it != range.second; ++it) {
-      const std::string_view whole = trim(it->value());
+      const std::string_view whole = trim_ows(it->value());
       if (whole.empty()) bad = true;
       for_each_element(whole, [&](std::string_view e) {
         const auto v = parse_decimal(e);
@@ -141,7 +141,7 @@ framing_error check_request_framing(const http::fields& fields, unsigned version
   if (has_te) {
     if (version < 11) return framing_error::unsupported_transfer_encoding;
     const std::string te = combined_value(fields, http::field::transfer_encoding);
-    if (!boost::beast::iequals(trim(te), "chunked")) return framing_error::unsupported_transfer_encoding;
+    if (!boost::beast::iequals(trim_ows(te), "chunked")) return framing_error::unsupported_transfer_encoding;
   }
   return framing_error::none;
 }

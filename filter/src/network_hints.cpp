@@ -2,18 +2,14 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "bfast/filter/headers.hpp"
+
 namespace bfast::filter {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A non-negative decimal in thousandths; nullopt if malformed or absurdly large.
 std::optional<std::uint64_t> parse_milli(std::string_view s) {
-  s = trim(s);
+  s = trim_ows(s);
   if (s.empty()) return std::nullopt;
   std::uint64_t whole = 0, frac = 0;
   std::size_t i = 0, frac_digits = 0;
@@ -37,7 +33,7 @@ std::optional<std::uint64_t> parse_milli(std::string_view s) {
 }  // namespace
 
 std::optional<std::uint32_t> parse_rtt_ms(std::string_view value) {
-  value = trim(value);
+  value = trim_ows(value);
   if (value.ends_with("ms")) value.remove_suffix(2);
   const auto milli = parse_milli(value);
   if (!milli) return std::nullopt;
@@ -57,14 +53,14 @@ client_network read_client_hints(const http::fields& fields) {
     if (const auto milli = parse_milli(it->value())) n.downlink_kbps = *milli;
   }
   if (auto it = fields.find("ECT"); it != fields.end()) {
-    const std::string_view ect = trim(it->value());
+    const std::string_view ect = trim_ows(it->value());
     // The RTT values the Network Information API associates with each effective type.
     if (boost::beast::iequals(ect, "slow-2g")) n.ect_rtt_ms = 2000;
     else if (boost::beast::iequals(ect, "2g")) n.ect_rtt_ms = 1400;
     else if (boost::beast::iequals(ect, "3g")) n.ect_rtt_ms = 270;
   }
   if (auto it = fields.find("Save-Data"); it != fields.end())
-    n.save_data = boost::beast::iequals(trim(it->value()), "on");
+    n.save_data = boost::beast::iequals(trim_ows(it->value()), "on");
   return n;
 }
 

@@ -8,12 +8,6 @@
 namespace bfast::filter {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 struct coding_name {
   std::string_view token;
   transport_codec codec;
@@ -34,7 +28,7 @@ request_body_decision decide_request_body(const http::fields& req, bool has_body
   request_body_decision d;
   if (!has_body || !route_decodes || req.count(http::field::content_type) != 1) return d;
   std::string_view type = req[http::field::content_type];
-  type = trim(type.substr(0, type.find(';')));
+  type = trim_ows(type.substr(0, type.find(';')));
   if (!boost::beast::iequals(type, bfast_media_type)) return d;
   if (req.count(http::field::content_encoding) == 0) {
     d.action = request_body_action::decode;
@@ -42,7 +36,7 @@ request_body_decision decide_request_body(const http::fields& req, bool has_body
   }
   const std::string coding = combined_value(req, http::field::content_encoding);
   for (const coding_name& c : request_codings) {
-    if (boost::beast::iequals(trim(coding), c.token)) {
+    if (boost::beast::iequals(trim_ows(coding), c.token)) {
       d.action = request_body_action::decode;
       d.coding = c.codec;
       return d;

@@ -12,15 +12,9 @@ namespace {
 
 constexpr std::string_view variant_suffix = "-bfast";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE. Returns the opaque part without quotes.
 std::optional<std::string_view> opaque_tag(std::string_view tag, bool* weak = nullptr) {
-  tag = trim(tag);
+  tag = trim_ows(tag);
   const bool w = tag.starts_with("W/");
   if (w) tag.remove_prefix(2);
   if (tag.size() < 2 || tag.front() != '"' || tag.back() != '"') return std::nullopt;
@@ -45,7 +39,7 @@ std::vector<std::string_view> split_tags(std::string_view value) {
     } else {
       while (i < value.size() && value[i] != ',') ++i;
     }
-    out.push_back(trim(value.substr(start, i - start)));
+    out.push_back(trim_ows(value.substr(start, i - start)));
   }
   return out;
 }
@@ -97,7 +91,7 @@ bool valid_switching_response(const http::fields& fields) {
   if (fields.count(http::field::transfer_encoding) > 0) return false;
   auto range = fields.equal_range(http::field::content_length);
   for (auto it = range.first; it != range.second; ++it)
-    if (trim(it->value()) != "0") return false;
+    if (trim_ows(it->value()) != "0") return false;
   return true;
 }
 
@@ -141,7 +135,7 @@ std::optional<std::string> upstream_etag_of(std::string_view variant) {
 }
 
 std::optional<std::string> map_if_none_match(std::string_view value, bool keep_other_tags) {
-  if (trim(value) == "*") return std::string("*");
+  if (trim_ows(value) == "*") return std::string("*");
   std::string out;
   for (std::string_view tag : split_tags(value)) {
     const auto up = upstream_etag_of(tag);
@@ -188,7 +182,7 @@ void rewrite_json_response(http::fields& fields, const json_body& body) {
   if (body.coding != "identity") {
     fields.set(http::field::content_encoding, body.coding);
     if (fields.count(http::field::etag) > 0) {
-      const std::string_view tag = trim(fields[http::field::etag]);
+      const std::string_view tag = trim_ows(fields[http::field::etag]);
       if (!tag.starts_with("W/")) fields.set(http::field::etag, "W/" + std::string(tag));
     }
   }

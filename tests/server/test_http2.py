@@ -153,6 +153,17 @@ class H2Client:
         return s["ended"] or s["reset"] is not None
 
 
+def scripted(test, **config):
+    """The scripted upstream, a proxy in front of it and one HTTP/2 connection to the proxy."""
+    upstream = ScriptedUpstream()
+    test.addCleanup(upstream.stop)
+    proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}", **config))
+    test.addCleanup(proxy.stop)
+    client = H2Client(proxy.port)
+    test.addCleanup(client.close)
+    return upstream, proxy, client
+
+
 class Http2Cleartext(unittest.TestCase):
     def setUp(self):
         self.proxy = start_proxy(self)
@@ -266,12 +277,7 @@ class Http2Scripted(unittest.TestCase):
     """Against the scripted upstream: what the upstream sees, and what it does wrong."""
 
     def setUp(self):
-        self.upstream = ScriptedUpstream()
-        self.addCleanup(self.upstream.stop)
-        self.proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{self.upstream.port}"))
-        self.addCleanup(self.proxy.stop)
-        self.c = H2Client(self.proxy.port)
-        self.addCleanup(self.c.close)
+        self.upstream, self.proxy, self.c = scripted(self)
 
     def fetch(self, path, **kw):
         sid = self.c.request(path, **kw)
@@ -385,14 +391,8 @@ class Http2SlowReader(unittest.TestCase):
 
 class Http2Limits(unittest.TestCase):
     def test_streams_count_with_connections_toward_max_connections(self):
-        upstream = ScriptedUpstream()
-        self.addCleanup(upstream.stop)
         # The HTTP/2 connection and two streams in flight make three.
-        proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}",
-                                               max_connections=3))
-        self.addCleanup(proxy.stop)
-        c = H2Client(proxy.port)
-        self.addCleanup(c.close)
+        upstream, proxy, c = scripted(self, max_connections=3)
         held = [c.request("/slow-headers") for _ in range(2)]
         wait_for(lambda: len(upstream.requests) == 2, "two streams at the upstream")
         refused = c.request(SMALL)
@@ -416,13 +416,7 @@ class Http2Limits(unittest.TestCase):
 
 class Http2ResetWhileWaiting(unittest.TestCase):
     def test_a_reset_stream_lets_go_of_its_upstream_at_once(self):
-        upstream = ScriptedUpstream()
-        self.addCleanup(upstream.stop)
-        proxy = Proxy(None, config=base_config(f"http://127.0.0.1:{upstream.port}",
-                                               upstream_header_timeout_ms=120_000))
-        self.addCleanup(proxy.stop)
-        c = H2Client(proxy.port)
-        self.addCleanup(c.close)
+        upstream, proxy, c = scripted(self, upstream_header_timeout_ms=120_000)
         sids = [c.request("/slow-headers") for _ in range(10)]
         wait_for(lambda: len(upstream.held) == 10, "ten requests held at the upstream")
         for sid in sids:

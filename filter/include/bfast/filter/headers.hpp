@@ -33,6 +33,9 @@ void strip_hop_by_hop(http::fields& fields);
 // Whether a comma-separated field holds `token` (case-insensitive), e.g. Cache-Control.
 [[nodiscard]] bool list_contains(std::string_view value, std::string_view token);
 
+// `s` without its optional whitespace (RFC 9110 §5.6.3: spaces and tabs) at either end.
+[[nodiscard]] std::string_view trim_ows(std::string_view s) noexcept;
+
 enum class framing_error {
   none,
   content_length_and_transfer_encoding,
