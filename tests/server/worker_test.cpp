@@ -15,23 +15,29 @@
 namespace bfast::server {
 namespace {
 
-TEST(worker, outlives_the_sessions_it_destroys) {
-  const auto cfg = std::make_shared<const config::proxy_config>();
+// What a worker's sessions share, with the defaults.
+struct server_parts {
+  std::shared_ptr<const config::proxy_config> cfg = std::make_shared<const config::proxy_config>();
   metrics stats;
-  transform_service transforms(1, 16ull << 20, 0, stats);
-  access_log log(false, 4096, stats.access_log_dropped);
+  transform_service transforms{1, 16ull << 20, 0, stats};
+  access_log log{false, 4096, stats.access_log_dropped};
   shared_state state{stats, transforms, log, {}, {}};
+};
+
+TEST(worker, outlives_the_sessions_it_destroys) {
+  server_parts p;
+  auto& stats = p.stats;
   // The client's side lives in an io_context of its own, which outlives the worker's.
   asio::io_context side(1);
   tcp::acceptor acceptor(side, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   tcp::socket client(side);
   client.connect(acceptor.local_endpoint());
 
-  auto w = std::make_unique<worker>(cfg, std::make_shared<const std::vector<tcp::endpoint>>(),
+  auto w = std::make_unique<worker>(p.cfg, std::make_shared<const std::vector<tcp::endpoint>>(),
                                     stats.upstream_pool);
   tcp_socket accepted = acceptor.accept(w->ioc);
   stats.open_connections.store(1);
-  start_proxy_session(state, *w, std::move(accepted));
+  start_proxy_session(p.state, *w, std::move(accepted));
   // Until the session waits for its first request, registered with the worker.
   while (w->sessions.empty())
     ASSERT_NE(w->ioc.run_one_for(std::chrono::seconds(10)), 0u) << "the session never started";
@@ -45,11 +51,8 @@ TEST(worker, outlives_the_sessions_it_destroys) {
 // The same with an HTTP/2 connection whose stream is in flight: the stream's session, its
 // responder and its pipe may be destroyed after the connection's session, or before it.
 TEST(worker, outlives_an_http2_connection_with_a_stream_in_flight) {
-  const auto cfg = std::make_shared<const config::proxy_config>();
-  metrics stats;
-  transform_service transforms(1, 16ull << 20, 0, stats);
-  access_log log(false, 4096, stats.access_log_dropped);
-  shared_state state{stats, transforms, log, {}, {}};
+  server_parts p;
+  auto& stats = p.stats;
   asio::io_context side(1);
   tcp::acceptor acceptor(side, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
   // An upstream that takes connections (the kernel's backlog) and never answers.
@@ -58,11 +61,11 @@ TEST(worker, outlives_an_http2_connection_with_a_stream_in_flight) {
   client.connect(acceptor.local_endpoint());
 
   auto w = std::make_unique<worker>(
-      cfg, std::make_shared<const std::vector<tcp::endpoint>>(1, upstream.local_endpoint()),
+      p.cfg, std::make_shared<const std::vector<tcp::endpoint>>(1, upstream.local_endpoint()),
       stats.upstream_pool);
   tcp_socket accepted = acceptor.accept(w->ioc);
   stats.open_connections.store(1);
-  start_proxy_session(state, *w, std::move(accepted));
+  start_proxy_session(p.state, *w, std::move(accepted));
   // The preface, an empty SETTINGS, and HEADERS for stream 1 without END_STREAM (a body would
   // follow): GET, http, /, :authority a.test, in HPACK's static table and one literal.
   std::string bytes = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
