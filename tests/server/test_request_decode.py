@@ -52,6 +52,9 @@ ROUTES = [
 ]
 
 
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BFAST_CLI = os.environ.get("BFAST_CLI_BIN", os.path.join(REPO, "build", "cli", "bfast"))
+
 def setUpModule():
     global upstream, proxy
     upstream = ScriptedUpstream()
@@ -207,11 +210,21 @@ class RequestDecodeTest(unittest.TestCase):
         sent_up = []
         decoded, equal, refused = self.run_corpus(lambda m: (m, ()), False, sent_up)
         self.assert_json_parse_agrees(sent_up)
+        self.assert_simdjson_parses(sent_up)
         self.assertGreater(decoded, 110)
         # The rest is what the deployed encoder loses itself (key index 0x7F, integers beyond
         # i64 written as floats): the proxy reads the bytes exactly as the deployed decoder.
         self.assertGreater(equal, decoded - 10)
         self.assertGreaterEqual(refused, 1)
+
+    def assert_simdjson_parses(self, pairs):
+        """simdjson takes each JSON sent up: `bfast encode` parses with it, and exits 1 on
+        invalid JSON."""
+        for path, sent in pairs:
+            r = subprocess.run([BFAST_CLI, "encode", "-o", os.devnull, "-"], input=sent,
+                               capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, f"{path}: {r.stderr[-500:]!r}")
+        self.assertGreater(len(pairs), 100)
 
     def assert_json_parse_agrees(self, pairs):
         """JSON.parse (node) reads each JSON sent up as it reads the original document."""
