@@ -199,6 +199,10 @@ const std::vector<setting>& settings() {
                    "on SIGTERM, time /readyz reports 503 before the listener closes"),
       uint_setting("shutdown_timeout_ms", &proxy_config::shutdown_timeout_ms, 1, ms_max,
                    "on SIGTERM, time allowed for requests in flight after the listener closes"),
+      uint_setting("readyz_upstream_failures", &proxy_config::readyz_upstream_failures, 0,
+                   1'000'000,
+                   "upstream connect failures in a row that make /readyz 503 until a connect "
+                   "succeeds, 0 = off"),
       uint_setting("tunnel_idle_timeout_ms", &proxy_config::tunnel_idle_timeout_ms, 1, ms_max,
                    "an upgraded connection (WebSocket) with no byte either way for this long is "
                    "closed"),

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -17,13 +18,29 @@ namespace {
 
 using std::chrono::milliseconds;
 
-unsigned io_threads(const config::proxy_config& cfg) {
-  if (cfg.threads) return cfg.threads;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw ? hw : 1;
+unsigned or_budget(unsigned configured, const cpu_budget& cpus) {
+  return configured ? configured : cpus.threads;
 }
 
-simple_response admin_response(const simple_request& req, const metrics& stats, bool draining) {
+std::string threads_text(unsigned configured, const cpu_budget& cpus) {
+  return std::to_string(or_budget(configured, cpus)) + " (" +
+         (configured ? std::string("configured") : cpus.reason) + ")";
+}
+
+constexpr std::string_view upstream_unreachable = "upstream unreachable\n";
+
+// Why /readyz says 503, or empty when ready.
+std::string_view not_ready_reason(const shared_state& state, const config::proxy_config& cfg) {
+  if (state.draining.load()) return "draining\n";
+  if (cfg.readyz_upstream_failures &&
+      state.upstream_connect_failures.load(std::memory_order_relaxed) >=
+          cfg.readyz_upstream_failures)
+    return upstream_unreachable;
+  return {};
+}
+
+simple_response admin_response(const simple_request& req, const metrics& stats,
+                               std::string_view not_ready, bool draining) {
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   simple_response res{http::status::ok, req.version()};
@@ -32,9 +49,9 @@ simple_response admin_response(const simple_request& req, const metrics& stats, 
   if (path == "/healthz") {
     res.body() = "ok\n";
   } else if (path == "/readyz") {
-    if (draining) {
+    if (!not_ready.empty()) {
       res.result(http::status::service_unavailable);
-      res.body() = "draining\n";
+      res.body() = not_ready;
     } else {
       res.body() = "ready\n";
     }
@@ -53,8 +70,9 @@ simple_response admin_response(const simple_request& req, const metrics& stats, 
 proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
     : cfg_(std::make_shared<const config::proxy_config>(std::move(cfg))),
       reload_from_(std::move(reload_from)),
+      cpus_(detect_cpu_budget()),
       log_(cfg_->access_log, cfg_->access_log_buffer_bytes, stats_.access_log_dropped),
-      transforms_(cfg_->transform_threads, cfg_->transform_memory_budget_bytes,
+      transforms_(or_budget(cfg_->transform_threads, cpus_), cfg_->transform_memory_budget_bytes,
                   cfg_->transform_inline_max_bytes, stats_),
       state_{stats_, transforms_, log_, {}, {}},
       control_(1),
@@ -67,7 +85,10 @@ proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
       drain_timer_(control_) {
   tls_build tls = build_tls(*cfg_);
   if (!tls.errors.empty()) throw std::runtime_error("config error: " + tls.errors.front());
-  const unsigned n = io_threads(*cfg_);
+  const unsigned n = or_budget(cfg_->threads, cpus_);
+  std::fprintf(stderr, "bfast-proxy: threads: %s, transform_threads: %s\n",
+               threads_text(cfg_->threads, cpus_).c_str(),
+               threads_text(cfg_->transform_threads, cpus_).c_str());
   const auto none = std::make_shared<const std::vector<tcp::endpoint>>();
   for (unsigned i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<worker>(cfg_, none, stats_.upstream_pool));
@@ -101,7 +122,9 @@ void proxy_server::start() {
   serve_simple(
       admin_acceptor_,
       [this](const simple_request& req) {
-        return admin_response(req, stats_, state_.draining.load());
+        const std::string_view not_ready = not_ready_reason(state_, *cfg_);
+        if (not_ready == upstream_unreachable) probe_upstream();
+        return admin_response(req, stats_, not_ready, state_.draining.load());
       },
       {cfg_->admin_max_connections, &stats_.admin_connections_refused, &stats_.accept_errors});
   asio::co_spawn(control_, accept_loop(), asio::detached);
@@ -133,6 +156,22 @@ task<void> proxy_server::accept_loop() {
     state_.trim.note_open(stats_.open_connections.fetch_add(1, std::memory_order_relaxed) + 1);
     start_proxy_session(state_, w, std::move(socket));
   }
+}
+
+void proxy_server::probe_upstream() {
+  const upstream_addresses addresses = resolver_.current();
+  if (probing_upstream_ || !addresses || addresses->empty()) return;
+  probing_upstream_ = true;
+  asio::co_spawn(
+      control_,
+      [this, addresses]() -> task<void> {
+        tcp_stream probe(control_);
+        probe.expires_after(milliseconds(cfg_->upstream_connect_timeout_ms));
+        auto [ec, ep] = co_await probe.async_connect(*addresses, use_tuple);
+        if (!ec) state_.upstream_connect_failures.store(0, std::memory_order_relaxed);
+        probing_upstream_ = false;
+      },
+      asio::detached);
 }
 
 void proxy_server::on_signal(const boost::system::error_code& ec, int signo) {

@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "cpu_budget.hpp"
 #include "server_state.hpp"
 #include "upstream_resolver.hpp"
 
@@ -36,6 +37,9 @@ class proxy_server {
 
  private:
   task<void> accept_loop();
+  // While /readyz says the upstream is unreachable, one connect at a time to see whether it is
+  // back: a pod out of its Service's endpoints gets no requests that would find out.
+  void probe_upstream();
   void on_signal(const boost::system::error_code& ec, int signo);
   void stop_accepting();
   void wait_for_idle();
@@ -51,6 +55,8 @@ class proxy_server {
   // own copies of the pointer, posted to their threads.
   config_snapshot cfg_;
   config_source reload_from_;
+  // What `threads: 0` and `transform_threads: 0` mean here: the CPUs the process may use.
+  cpu_budget cpus_;
   metrics stats_;
   access_log log_;
   transform_service transforms_;
@@ -68,6 +74,7 @@ class proxy_server {
   std::vector<std::thread> threads_;
   std::size_t next_worker_ = 0;
   int signals_seen_ = 0;
+  bool probing_upstream_ = false;
   bool reloading_ = false;     // a reload waits for its upstream's resolution
   bool reload_again_ = false;  // a SIGHUP came meanwhile
   int exit_code_ = 0;

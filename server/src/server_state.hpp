@@ -38,6 +38,9 @@ struct shared_state {
   std::atomic<bool> draining{false};
   memory_trimmer trim;
   std::atomic<std::uint32_t> tunnel_slots{0};  // taken of max_tunnels (see tunnel_slot)
+  // Upstream connects that failed in a row, back to 0 when one succeeds: /readyz follows it
+  // when readyz_upstream_failures is set.
+  std::atomic<std::uint32_t> upstream_connect_failures{0};
 };
 
 class proxy_session;

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <exception>
-#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -151,9 +150,9 @@ transform_service::transform_service(unsigned threads, std::uint64_t memory_budg
     : budget_(memory_budget),
       inline_max_bytes_(inline_max_bytes),
       m_(m),
-      arena_(static_cast<int>(threads)),
+      arena_(static_cast<int>(std::max(1u, threads))),
       speeds_(calibrate()),
-      pool_(threads ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
+      pool_(std::max(1u, threads)) {}
 
 transform_service::~transform_service() { stop(); }
 

@@ -75,6 +75,8 @@ class budget_lease {
 
 class transform_service {
  public:
+  // `threads` sizes both the transform pool and the compression arena; the server turns a
+  // configured 0 into its CPU budget (cpu_budget.hpp) before it gets here.
   transform_service(unsigned threads, std::uint64_t memory_budget, std::uint64_t inline_max_bytes,
                     metrics& m);
   ~transform_service();

@@ -57,10 +57,13 @@ task<bool> upstream_client::connect() {
   // One deadline for the connection and its TLS handshake, as nginx's proxy_connect_timeout.
   stream_->expires_after(milliseconds(cfg_->upstream_connect_timeout_ms));
   auto [ec, ep] = co_await stream_->tcp().async_connect(w_.next_upstream(), use_tuple);
-  if (ec)
+  if (ec) {
+    s_.upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
     co_return fail(is_timeout(ec) ? upstream_error_kind::connect_timeout
                                   : upstream_error_kind::connect_refused,
                    is_timeout(ec));
+  }
+  s_.upstream_connect_failures.store(0, std::memory_order_relaxed);
   peer_ = ep;
   beast::error_code ig;
   stream_->socket().set_option(tcp::no_delay(true), ig);

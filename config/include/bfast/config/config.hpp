@@ -94,6 +94,9 @@ struct proxy_config {
   std::uint32_t upstream_pool_idle_timeout_ms = 1'500;  // below gunicorn's 2 s and Node's 5 s
   std::uint32_t drain_delay_ms = 5'000;
   std::uint32_t shutdown_timeout_ms = 30'000;
+  // This many upstream connect failures in a row make /readyz 503 until a connect succeeds;
+  // 0 = /readyz ignores the upstream.
+  std::uint32_t readyz_upstream_failures = 0;
   // HAProxy's `timeout tunnel 1h`: nginx's 60 s cuts WebSocket apps that ping less often.
   std::uint32_t tunnel_idle_timeout_ms = 3'600'000;
 
