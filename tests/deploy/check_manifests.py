@@ -1,9 +1,10 @@
 """Checks the deployment files: docker/k8s/*.yaml, docker/compose.yaml and docker/Dockerfile.
 
 Every port and timing is read from the proxy config held in each ConfigMap, and the rest of the
-files must agree with it: container ports, probes, the Service, the image's EXPOSE, a
+files must agree with it: container ports, probes, the Services, the image's EXPOSE, a
 termination grace period long enough for the drain, and a memory limit that holds the transform
-budget plus the rest of the proxy's memory (docker/k8s/README.md, "Memory limit").
+budget plus the rest of the proxy's memory (docker/k8s/README.md, "Memory limit"). The
+manifests are judged by the rules of the oldest Kubernetes they claim to support.
 
 usage: check_manifests.py REPO_ROOT [--proxy-binary PATH]
 With --proxy-binary, each ConfigMap's config must also pass `bfast-proxy --check-config`.
@@ -22,15 +23,26 @@ import yaml
 REPO = None
 PROXY_BINARY = None
 
-# The proxy config keys the manifests rely on (config/src/config.cpp), and the defaults
-# of the two drain timings (config/include/bfast/config/config.hpp).
+# The proxy config keys the manifests rely on (config/src/config.cpp); the defaults of the two
+# drain timings are read from config/include/bfast/config/config.hpp.
 LISTEN_KEY = "listen"
 ADMIN_LISTEN_KEY = "admin_listen"
 UPSTREAM_KEY = "upstream"
 DRAIN_DELAY_KEY = "drain_delay_ms"
 SHUTDOWN_TIMEOUT_KEY = "shutdown_timeout_ms"
-DEFAULT_DRAIN_DELAY_S = 5.0
-DEFAULT_SHUTDOWN_TIMEOUT_S = 30.0
+CONFIG_HEADER = os.path.join("config", "include", "bfast", "config", "config.hpp")
+# Past the drain's own bound: the kill signal's delivery, the runtime's bookkeeping.
+GRACE_MARGIN_S = 5
+
+# The oldest Kubernetes the files claim ("Kubernetes 1.30 or later", "Kubernetes 1.30+"), and
+# the release each feature the manifests use is on by default from.
+KUBERNETES_CLAIM = re.compile(r"Kubernetes (1\.\d+)(?:\+| or later)")
+CLAIM_FILES = [("docker", "k8s", "sidecar.yaml"), ("docker", "k8s", "README.md"), ("README.md",)]
+NATIVE_SIDECARS = (1, 29)
+PRE_STOP_SLEEP = (1, 30)
+# From 1.32, a Service's named targetPort also resolves against init containers (sidecars).
+INIT_CONTAINER_NAMED_PORTS = (1, 32)
+METRICS_PATH = "/metrics"
 
 # Memory terms of docker/k8s/README.md ("Memory limit"); defaults from config.hpp.
 KiB = 1 << 10
@@ -42,7 +54,7 @@ ACCESS_LOG_BUFFER_KEY = "access_log_buffer_bytes"
 TRANSFORM_THREADS_KEY = "transform_threads"
 DEFAULTS = {BUDGET_KEY: 1024 * MiB, MAX_CONNECTIONS_KEY: 10_000, MAX_HEADER_KEY: 60 * KiB,
             ACCESS_LOG_BUFFER_KEY: 1 * MiB}
-PROCESS_AT_REST = 8 * MiB         # idle RSS, measured about 7 MB
+PROCESS_AT_REST = 12 * MiB        # RSS measured 9.2 MiB after start, 10.9 MiB warmed (measure_rss.py)
 PER_TRANSFORM_THREAD = 10 * MiB   # two kept 4 MiB scratch buffers, zstd and deflate contexts
 RELAY_BUFFER = 64 * KiB
 UPSTREAM_READ_MIN = 64 * KiB
@@ -89,8 +101,41 @@ def memory_need(setting):
     return total + total // MARGIN_FRACTION
 
 
-def millis_to_seconds(config, key, default_s):
-    return config[key] / 1000.0 if key in config else default_s
+def default_millis(key):
+    """A setting's default, from `std::uint32_t key = 5'000;` in config.hpp."""
+    with open(os.path.join(REPO, CONFIG_HEADER), encoding="utf-8") as f:
+        match = re.search(rf"\b{key}\s*=\s*([\d']+);", f.read())
+    if not match:
+        raise ValueError(f"no default for {key} in {CONFIG_HEADER}")
+    return int(match.group(1).replace("'", ""))
+
+
+def millis_to_seconds(config, key):
+    return (config[key] if key in config else default_millis(key)) / 1000.0
+
+
+def version_tuple(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def minimum_kubernetes():
+    """The version every file claims; an AssertionError when they disagree or none does."""
+    claims = {}
+    for parts in CLAIM_FILES:
+        with open(os.path.join(REPO, *parts), encoding="utf-8") as f:
+            for found in KUBERNETES_CLAIM.findall(f.read()):
+                claims.setdefault(found, []).append(os.path.join(*parts))
+    if len(claims) != 1:
+        raise AssertionError(f"one minimum Kubernetes version expected, found {claims}")
+    (version, files), = claims.items()
+    missing = {os.path.join(*parts) for parts in CLAIM_FILES} - set(files)
+    if missing:
+        raise AssertionError(f"no Kubernetes {version} claim in {sorted(missing)}")
+    return version_tuple(version)
+
+
+def labels_match(selector, labels):
+    return bool(selector) and selector.items() <= labels.items()
 
 
 class ProxyConfig:
@@ -99,9 +144,8 @@ class ProxyConfig:
         self.listen_port = port_of(self.raw[LISTEN_KEY])
         self.admin_port = port_of(self.raw[ADMIN_LISTEN_KEY])
         self.upstream = self.raw[UPSTREAM_KEY] if need_upstream else self.raw.get(UPSTREAM_KEY)
-        self.drain_delay_s = millis_to_seconds(self.raw, DRAIN_DELAY_KEY, DEFAULT_DRAIN_DELAY_S)
-        self.shutdown_timeout_s = millis_to_seconds(
-            self.raw, SHUTDOWN_TIMEOUT_KEY, DEFAULT_SHUTDOWN_TIMEOUT_S)
+        self.drain_delay_s = millis_to_seconds(self.raw, DRAIN_DELAY_KEY)
+        self.shutdown_timeout_s = millis_to_seconds(self.raw, SHUTDOWN_TIMEOUT_KEY)
 
     def listen_host_is_loopback(self):
         host = self.raw[LISTEN_KEY].rpartition(":")[0].strip("[]")
@@ -174,6 +218,22 @@ class ManifestChecks:
         self.assertIn(port, named, f"named port {port!r} not declared")
         return named[port]
 
+    def resolve_service_port(self, target_port):
+        """The container port a Service's targetPort reaches in this pod, by the rules of the
+        oldest supported Kubernetes: before 1.32 a name resolves against regular containers
+        only, so a port named only on a native sidecar gets the Service no traffic."""
+        if isinstance(target_port, int):
+            return target_port
+        searched = list(self.pod["containers"])
+        if minimum_kubernetes() >= INIT_CONTAINER_NAMED_PORTS:
+            searched += self.pod.get("initContainers", [])
+        for container in searched:
+            for port in container.get("ports", []):
+                if port.get("name") == target_port:
+                    return port["containerPort"]
+        self.fail(f"targetPort {target_port!r} names no port of a container it resolves "
+                  f"against on Kubernetes {'.'.join(map(str, minimum_kubernetes()))}")
+
     def effective_security(self, container, key):
         own = container.get("securityContext", {})
         if key in own:
@@ -231,8 +291,57 @@ class ManifestChecks:
         self.assertLessEqual(deployment_selector.items(), labels.items())
         for port in self.service["spec"]["ports"]:
             with self.subTest(port=port.get("name")):
-                self.assertEqual(self.resolve_port(self.proxy, port["targetPort"]),
+                self.assertEqual(self.resolve_service_port(port["targetPort"]),
                                  self.config.listen_port)
+
+    def test_minimum_kubernetes_has_the_features_used(self):
+        needed = (0, 0)
+        if self.proxy_list == "initContainers" and self.proxy.get("restartPolicy") == "Always":
+            needed = max(needed, NATIVE_SIDECARS)
+        if any("sleep" in c.get("lifecycle", {}).get("preStop", {})
+               for c in self.all_containers()):
+            needed = max(needed, PRE_STOP_SLEEP)
+        self.assertGreaterEqual(minimum_kubernetes(), needed)
+
+    def test_every_container_has_a_readiness_probe(self):
+        for c in self.pod["containers"] + [self.proxy]:
+            with self.subTest(container=c["name"]):
+                self.assertIn("readinessProbe", c)
+                probe = c["readinessProbe"]
+                reach = probe.get("httpGet") or probe.get("tcpSocket")
+                if reach is None:
+                    continue
+                port = self.resolve_port(c, reach["port"])
+                if reach.get("host"):
+                    continue
+                # The kubelet probes the pod's IP: a listener on loopback never answers.
+                for env in c.get("env", []):
+                    value = str(env.get("value", ""))
+                    host, _, env_port = value.rpartition(":")
+                    if env_port == str(port):
+                        self.assertNotIn(host.strip("[]"), ("127.0.0.1", "localhost", "::1"),
+                                         f"{env['name']}={value} is out of the probe's reach")
+
+    def test_disruption_budget(self):
+        budgets = self.by_kind.get("PodDisruptionBudget", [])
+        self.assertEqual(len(budgets), 1, "one PodDisruptionBudget")
+        spec = budgets[0]["spec"]
+        labels = self.deployment["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(labels_match(spec["selector"]["matchLabels"], labels))
+        replicas = self.deployment["spec"].get("replicas", 1)
+        # It must let a drain evict a pod at all, and keep the others serving meanwhile.
+        if "maxUnavailable" in spec:
+            self.assertGreaterEqual(spec["maxUnavailable"], 1)
+            self.assertLess(spec["maxUnavailable"], replicas)
+        else:
+            self.assertLess(spec["minAvailable"], replicas)
+            self.assertGreaterEqual(spec["minAvailable"], 1)
+
+    def test_scrape_annotations(self):
+        annotations = self.deployment["spec"]["template"]["metadata"].get("annotations", {})
+        self.assertEqual(annotations.get("prometheus.io/scrape"), "true")
+        self.assertEqual(int(annotations["prometheus.io/port"]), self.config.admin_port)
+        self.assertEqual(annotations.get("prometheus.io/path"), METRICS_PATH)
 
     def test_security_context(self):
         for c in self.all_containers():
@@ -280,6 +389,9 @@ class ManifestChecks:
             self.assertIsNotNone(self.explicit_setting(key), f"{key} set for the proxy")
         self.assertGreater(self.proxy_setting(TRANSFORM_THREADS_KEY), 0)
         limit = quantity_bytes(self.proxy["resources"]["limits"]["memory"])
+        base = PROCESS_AT_REST + self.proxy_setting(TRANSFORM_THREADS_KEY) * PER_TRANSFORM_THREAD
+        self.assertGreater(limit, self.proxy_setting(BUDGET_KEY) + base,
+                           "the limit must exceed the budget plus the process at rest")
         need = memory_need(self.proxy_setting)
         self.assertGreaterEqual(limit, need, f"limit {limit / MiB:.0f} MiB, needs "
                                 f"{need / MiB:.0f} MiB (docker/k8s/README.md, Memory limit)")
@@ -292,7 +404,8 @@ class ManifestChecks:
             for c in self.pod["containers"]:
                 sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {})
                 pre_stop = max(pre_stop, sleep.get("seconds", 0))
-        needed = pre_stop + self.config.drain_delay_s + self.config.shutdown_timeout_s
+        needed = (pre_stop + self.config.drain_delay_s + self.config.shutdown_timeout_s +
+                  GRACE_MARGIN_S)
         self.assertGreaterEqual(self.pod["terminationGracePeriodSeconds"], needed)
         self.assertGreater(self.config.drain_delay_s, 0)
 
@@ -329,12 +442,44 @@ class StandaloneManifest(ManifestChecks, unittest.TestCase):
     sidecar = False
 
 
+class OptionalServiceMonitor(unittest.TestCase):
+    """docker/k8s/servicemonitor.yaml: a metrics Service per manifest, on the admin port, and a
+    ServiceMonitor that selects them."""
+
+    def setUp(self):
+        docs = load_yaml_documents(os.path.join(REPO, "docker", "k8s", "servicemonitor.yaml"))
+        self.services = [d for d in docs if d["kind"] == "Service"]
+        self.monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+        self.assertEqual(len(self.monitors), 1)
+
+    def test_each_manifest_has_a_metrics_service_on_its_admin_port(self):
+        for manifest in (SidecarManifest, StandaloneManifest):
+            with self.subTest(manifest=manifest.manifest):
+                checks = manifest()
+                manifest.setUpClass()
+                labels = checks.deployment["spec"]["template"]["metadata"]["labels"]
+                selecting = [svc for svc in self.services
+                             if labels_match(svc["spec"]["selector"], labels)]
+                self.assertEqual(len(selecting), 1, "one metrics Service selects the pods")
+                for port in selecting[0]["spec"]["ports"]:
+                    self.assertEqual(checks.resolve_service_port(port["targetPort"]),
+                                     checks.config.admin_port)
+
+    def test_monitor_selects_the_metrics_services(self):
+        spec = self.monitors[0]["spec"]
+        for svc in self.services:
+            with self.subTest(service=svc["metadata"]["name"]):
+                self.assertTrue(labels_match(spec["selector"]["matchLabels"],
+                                             svc["metadata"]["labels"]))
+                names = {p["name"] for p in svc["spec"]["ports"]}
+                for endpoint in spec["endpoints"]:
+                    self.assertIn(endpoint["port"], names)
+                    self.assertEqual(endpoint.get("path", METRICS_PATH), METRICS_PATH)
+
+
 class ImageAndCompose(unittest.TestCase):
     def setUp(self):
         self.image = dockerfile_runtime()
-        sidecar = load_yaml_documents(os.path.join(REPO, "docker", "k8s", "sidecar.yaml"))
-        configmap = next(d for d in sidecar if d["kind"] == "ConfigMap")
-        self.config = ProxyConfig(configmap["data"][CONFIG_FILE_NAME])
 
     def test_dockerfile_runtime_stage(self):
         self.assertRegex(self.image["user"] or "", r"^[1-9][0-9]*(:[0-9]+)?$",
@@ -384,8 +529,22 @@ class ImageAndCompose(unittest.TestCase):
         self.assertRegex(str(proxy["user"]), r"^[1-9][0-9]*(:[0-9]+)?$")
         grace = re.fullmatch(r"(\d+)s", proxy["stop_grace_period"])
         self.assertIsNotNone(grace)
-        self.assertGreaterEqual(int(grace.group(1)),
-                                self.config.drain_delay_s + self.config.shutdown_timeout_s)
+        # Compose's proxy runs the image's config, then its environment, then its flags.
+        image_config_path = self.image["copy"][self.image["env"]["BFAST_PROXY_CONFIG"]]
+        with open(os.path.join(REPO, image_config_path), encoding="utf-8") as f:
+            config = json.load(f)
+        environment = proxy.get("environment", {})
+        if isinstance(environment, list):
+            environment = dict(item.split("=", 1) for item in environment)
+        for key in (DRAIN_DELAY_KEY, SHUTDOWN_TIMEOUT_KEY):
+            if "BFAST_PROXY_" + key.upper() in environment:
+                config[key] = int(environment["BFAST_PROXY_" + key.upper()])
+            flag = "--" + key.replace("_", "-")
+            if flag in command:
+                config[key] = int(command[command.index(flag) + 1])
+        drain = (millis_to_seconds(config, DRAIN_DELAY_KEY) +
+                 millis_to_seconds(config, SHUTDOWN_TIMEOUT_KEY))
+        self.assertGreaterEqual(int(grace.group(1)), drain + GRACE_MARGIN_S)
 
 
 def main():
