@@ -166,9 +166,10 @@ const std::vector<setting>& settings() {
       uint_setting("upstream_resolve_interval_ms", &proxy_config::upstream_resolve_interval_ms, 0,
                    ms_max,
                    "how often the upstream's name is resolved again, 0 = once at start"),
-      uint_setting("threads", &proxy_config::threads, 0, 256, "I/O threads, 0 = one per core"),
+      uint_setting("threads", &proxy_config::threads, 0, 256,
+                   "I/O threads, 0 = one per usable CPU (affinity mask, cgroup quota)"),
       uint_setting("transform_threads", &proxy_config::transform_threads, 0, 256,
-                   "transcoding threads, 0 = one per core"),
+                   "transcoding threads, 0 = one per usable CPU"),
       uint_setting("transform_inline_max_bytes", &proxy_config::transform_inline_max_bytes, 0,
                    std::uint64_t{1} << 30,
                    "bodies up to this size are transformed on the I/O thread, larger ones on "

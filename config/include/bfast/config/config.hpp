@@ -70,8 +70,8 @@ struct proxy_config {
   listener_tls tls;
   // The upstream's name is resolved again this often, so rotating addresses are followed.
   std::uint32_t upstream_resolve_interval_ms = 5'000;  // 0 = resolved once, at start
-  unsigned threads = 0;            // I/O threads; 0 = one per core
-  unsigned transform_threads = 0;  // transcoding threads; 0 = one per core
+  unsigned threads = 0;            // I/O threads; 0 = one per usable CPU (affinity, cgroup quota)
+  unsigned transform_threads = 0;  // transcoding threads; 0 = one per usable CPU
   // Up to this, a transform costs less than the hop to a transcoding thread and back.
   std::uint64_t transform_inline_max_bytes = 32 * 1024;
   bool access_log = true;
