@@ -34,8 +34,8 @@ bool looks_like_json(std::span<const std::uint8_t> data) {
   return i < data.size() && (data[i] == '{' || data[i] == '[');
 }
 
-// How far an LZ4 block decodes before its input runs out: the output bytes it makes, or
-// nothing when the bytes break the block format first (then it is not a cut-off block).
+// How far an LZ4 block decodes before its input runs out inside a sequence: the output bytes it
+// makes, or nothing when the bytes break the block format or end as a whole block would.
 std::optional<std::size_t> lz4_output_before_end(std::span<const std::uint8_t> block,
                                                  std::size_t declared) {
   std::size_t at = 0, out = 0;
@@ -58,7 +58,8 @@ std::optional<std::size_t> lz4_output_before_end(std::span<const std::uint8_t> b
     if (literals > block.size() - at) return out + (block.size() - at);
     at += literals;
     out += literals;
-    if (at == block.size()) return out;  // ended as a last sequence would
+    // Ending where a last sequence would is a whole block whose size prefix is wrong, not a cut.
+    if (at == block.size()) return std::nullopt;
     if (block.size() - at < 2) return out;
     const std::size_t offset = block[at] | (block[at + 1] << 8);
     at += 2;
@@ -87,10 +88,12 @@ std::string explain_cut_single(std::span<const std::uint8_t> data) {
 }
 
 std::string explain_cut_parallel(std::span<const std::uint8_t> data) {
-  if (data.size() < 12) return {};
+  if (data.size() < 16) return {};
   const std::size_t total = load_u32(data.data());
   const std::size_t count = load_u32(data.data() + 4);
-  if (count == 0 || count > total) return {};
+  // Encoders cut equal slices (the last one shorter): the first chunk's size fixes the count.
+  const std::size_t slice = load_u32(data.data() + 12);
+  if (count == 0 || slice == 0 || slice > total || (total + slice - 1) / slice != count) return {};
   std::size_t at = 8, held = 0;
   for (std::size_t i = 0; i < count; ++i) {
     // Numbered from 0, as `bfast inspect` lists them.

@@ -385,6 +385,10 @@ class Decode(BfastTestCase):
         self.assertIn("single block cut short", err)
         self.assertRegex(err, rf"declares {declared} message bytes but its {len(whole) // 2 - 4} "
                               r"bytes decode to only \d+ \(\d+ missing\)")
+        # A whole block under a wrong size prefix is not a cut-off download.
+        for prefix in (declared + 1, 1 << 31):
+            err = self.refusal_of(prefix.to_bytes(4, "little") + whole[4:])
+            self.assertNotIn("cut short", err)
 
     def test_cut_lz4_parallel_names_the_chunk_and_missing_bytes(self):
         src = SHARED / "corpus" / "realworld" / "canada.json"
