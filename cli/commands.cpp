@@ -15,6 +15,7 @@
 #include "bfast/policy.hpp"
 #include "bfast/transcoder.hpp"
 #include "cli_io.hpp"
+#include "diagnose.hpp"
 
 namespace bfast::cli {
 namespace {
@@ -136,6 +137,16 @@ int bad_input(const std::string& message) {
   return exit_bad_input;
 }
 
+// The decoder's reason, and what the bytes are instead when they are a common mistake.
+int malformed(const decode_result& r, const std::string& message) {
+  std::string text = "malformed B-FAST at byte " + std::to_string(r.offset) + ": " +
+                     std::string(reason_token(r.error));
+  const std::string why =
+      explain_not_bfast({reinterpret_cast<const std::uint8_t*>(message.data()), message.size()});
+  if (!why.empty()) text += "; " + why;
+  return bad_input(text);
+}
+
 std::span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
@@ -251,10 +262,7 @@ int run_decode(const std::vector<std::string>& args) {
   decode_options options;
   options.pretty = a.pretty;
   const decode_result r = decode_to_json(bytes_of(message), json, options);
-  if (!r.ok()) {
-    return bad_input("malformed B-FAST at byte " + std::to_string(r.offset) + ": " +
-                     std::string(reason_token(r.error)));
-  }
+  if (!r.ok()) return malformed(r, message);
   json += '\n';
   if (!write_output(a.output, json, false, error)) return bad_input(error);
   return exit_ok;
@@ -267,10 +275,7 @@ int run_inspect(const std::vector<std::string>& args) {
   if (!read_input(a.input, message, error)) return bad_input(error);
   message_info info;
   const decode_result r = inspect_message(bytes_of(message), info);
-  if (!r.ok()) {
-    return bad_input("malformed B-FAST at byte " + std::to_string(r.offset) + ": " +
-                     std::string(reason_token(r.error)));
-  }
+  if (!r.ok()) return malformed(r, message);
   static constexpr const char* layouts[] = {"uncompressed", "lz4 single block", "lz4 parallel chunks"};
   std::printf("layout:          %s\n", layouts[static_cast<int>(info.layout)]);
   std::printf("wire bytes:      %zu\n", info.wire_bytes);

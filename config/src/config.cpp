@@ -3,11 +3,13 @@
 // the help text and validation share the row type, and splitting them would split the table.
 #include "bfast/config/config.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -23,11 +25,14 @@ using apply_fn = std::function<std::optional<std::string>(proxy_config&, std::st
 
 enum class kind { string, uint, boolean, list };
 
+using show_fn = std::function<std::string(const proxy_config&)>;
+
 struct setting {
   std::string_view key;  // JSON key; the env var is BFAST_PROXY_<KEY>, the flag --<key with ->
   kind type;
   std::string_view help;
   apply_fn apply;
+  show_fn show;  // the value as text, for --print-config
 };
 
 template <class T>
@@ -53,14 +58,17 @@ std::optional<std::string> parse_bool(std::string_view text, bool& out) {
 template <class T>
 setting uint_setting(std::string_view key, T proxy_config::*member, std::uint64_t min,
                      std::uint64_t max, std::string_view help) {
-  return {key, kind::uint, help, [member, min, max](proxy_config& c, std::string_view t) {
+  return {key, kind::uint, help,
+          [member, min, max](proxy_config& c, std::string_view t) {
             return parse_uint(t, c.*member, min, max);
-          }};
+          },
+          [member](const proxy_config& c) { return std::to_string(c.*member); }};
 }
 
 setting bool_setting(std::string_view key, bool proxy_config::*member, std::string_view help) {
   return {key, kind::boolean, help,
-          [member](proxy_config& c, std::string_view t) { return parse_bool(t, c.*member); }};
+          [member](proxy_config& c, std::string_view t) { return parse_bool(t, c.*member); },
+          [member](const proxy_config& c) { return std::string(c.*member ? "true" : "false"); }};
 }
 
 setting endpoint_setting(std::string_view key, endpoint proxy_config::*member,
@@ -71,7 +79,8 @@ setting endpoint_setting(std::string_view key, endpoint proxy_config::*member,
             if (!e) return "expected HOST:PORT, got \"" + std::string(t) + "\"";
             c.*member = *e;
             return std::nullopt;
-          }};
+          },
+          [member](const proxy_config& c) { return (c.*member).to_string(); }};
 }
 
 template <class Part>
@@ -81,14 +90,19 @@ setting string_setting(std::string_view key, Part proxy_config::*part,
           [part, member](proxy_config& c, std::string_view t) -> std::optional<std::string> {
             c.*part.*member = std::string(t);
             return std::nullopt;
-          }};
+          },
+          [part, member](const proxy_config& c) { return c.*part.*member; }};
 }
 
 template <class Part>
 setting bool_setting_of(std::string_view key, Part proxy_config::*part, bool Part::*member,
                         std::string_view help) {
-  return {key, kind::boolean, help, [part, member](proxy_config& c, std::string_view t) {
+  return {key, kind::boolean, help,
+          [part, member](proxy_config& c, std::string_view t) {
             return parse_bool(t, c.*part.*member);
+          },
+          [part, member](const proxy_config& c) {
+            return std::string(c.*part.*member ? "true" : "false");
           }};
 }
 
@@ -122,7 +136,8 @@ const std::vector<setting>& settings() {
          c.upstream_endpoint = *e;
          c.upstream_tls_settings.enabled = tls;
          return std::nullopt;
-       }},
+       },
+       [](const proxy_config& c) { return c.upstream; }},
       bool_setting_of("upstream_tls_verify", &proxy_config::upstream_tls_settings,
                       &upstream_tls::verify,
                       "check an https upstream's certificate chain and name"),
@@ -150,7 +165,8 @@ const std::vector<setting>& settings() {
            return "expected \"1.2\" or \"1.3\", got \"" + std::string(t) + "\"";
          c.tls.min_version = std::string(t);
          return std::nullopt;
-       }},
+       },
+       [](const proxy_config& c) { return c.tls.min_version; }},
       string_setting("tls_ciphers", &proxy_config::tls, &listener_tls::ciphers,
                      "the listener's TLS 1.2 cipher list (OpenSSL syntax)"),
       bool_setting("http2", &proxy_config::http2,
@@ -244,13 +260,19 @@ const std::vector<setting>& settings() {
          c.trusted_proxies = std::move(items);
          c.trusted_ranges = std::move(ranges);
          return std::nullopt;
+       },
+       [](const proxy_config& c) {
+         std::string joined;
+         for (const std::string& p : c.trusted_proxies) joined += (joined.empty() ? "" : ",") + p;
+         return joined;
        }},
       {"client_rtt_header", kind::string,
        "header a trusted ingress sets to the client's RTT in ms (empty: off)",
        [](proxy_config& c, std::string_view t) -> std::optional<std::string> {
          c.client_rtt_header = std::string(t);
          return std::nullopt;
-       }},
+       },
+       [](const proxy_config& c) { return c.client_rtt_header; }},
   };
   return table;
 }
@@ -413,13 +435,84 @@ void load_routes(const json& v, proxy_config& c, std::vector<std::string>& error
   c.routes = std::move(routes);
 }
 
+// "line L, column C" of the 1-based byte offset nlohmann reports for a syntax error.
+std::string line_and_column(std::string_view text, std::size_t byte) {
+  const std::string_view before = text.substr(0, byte > 0 ? std::min(byte - 1, text.size()) : 0);
+  const std::size_t newline = before.rfind('\n');
+  const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  const std::size_t column = before.size() - (newline == std::string_view::npos ? 0 : newline + 1) + 1;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// nlohmann keeps the last of duplicate keys silently; a config that says two things is refused.
+// Walks the parse events to name each duplicate by its path, e.g. routes[1].prefix.
+class duplicate_keys {
+ public:
+  bool operator()(int, json::parse_event_t event, const json& parsed) {
+    using ev = json::parse_event_t;
+    switch (event) {
+      case ev::object_start:
+      case ev::array_start:
+        frames_.push_back({event == ev::object_start, path_of_next(), {}, {}, 0});
+        break;
+      case ev::key:
+        if (!frames_.empty()) {
+          frame& f = frames_.back();
+          f.key = parsed.get<std::string>();
+          if (!f.keys.insert(f.key).second)
+            found_.push_back("duplicate key \"" + f.key + "\"" +
+                             (f.path.empty() ? " at the top level" : " in " + f.path));
+        }
+        break;
+      case ev::object_end:
+      case ev::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+        break;
+      case ev::value:
+        if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+        break;
+    }
+    return true;
+  }
+  [[nodiscard]] const std::vector<std::string>& found() const { return found_; }
+
+ private:
+  struct frame {
+    bool object;
+    std::string path;
+    std::set<std::string> keys;
+    std::string key;
+    std::size_t index;
+  };
+  std::string path_of_next() const {
+    if (frames_.empty()) return {};
+    const frame& f = frames_.back();
+    if (!f.object) return f.path + "[" + std::to_string(f.index) + "]";
+    return f.path.empty() ? f.key : f.path + "." + f.key;
+  }
+  std::vector<frame> frames_;
+  std::vector<std::string> found_;
+};
+
 void load_json(std::string_view text, std::string_view origin, proxy_config& c,
-               std::vector<std::string>& errors) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
-  if (doc.is_discarded()) {
-    errors.push_back(std::string(origin) + ": not valid JSON");
+               std::vector<std::string>& errors, sources_map* sources = nullptr) {
+  json doc;
+  duplicate_keys duplicates;
+  try {
+    doc = json::parse(text, std::ref(duplicates), /*allow_exceptions=*/true,
+                      /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    // what() reads "[json.exception.parse_error.101] parse error at line 1, column 2: why".
+    std::string why = e.what();
+    if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    errors.push_back(std::string(origin) + ": not valid JSON at " + line_and_column(text, e.byte) +
+                     ": " + why);
     return;
   }
+  for (const std::string& d : duplicates.found())
+    errors.push_back(std::string(origin) + ": " + d);
+  if (!duplicates.found().empty()) return;
   if (!doc.is_object()) {
     errors.push_back(std::string(origin) + ": expected a JSON object");
     return;
@@ -442,7 +535,10 @@ void load_json(std::string_view text, std::string_view origin, proxy_config& c,
     }
     if (auto e = s->apply(c, *text_value))
       errors.push_back(it.key() + ": " + *e + " (in " + std::string(origin) + ")");
+    else if (sources)
+      (*sources)[it.key()] = "file " + std::string(origin);
   }
+  if (sources && doc.contains("routes")) (*sources)["routes"] = "file " + std::string(origin);
 }
 
 void validate(proxy_config& c, std::vector<std::string>& errors) {
@@ -553,6 +649,14 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
       r.check_only = true;
       continue;
     }
+    if (a == "--print-config") {
+      r.print_only = true;
+      continue;
+    }
+    if (a == "--version") {
+      r.show_version = true;
+      continue;
+    }
     auto take_value = [&]() -> std::optional<std::string> {
       if (inline_value) return inline_value;
       if (i + 1 < args.size()) return std::string(args[++i]);
@@ -564,15 +668,34 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
       continue;
     }
     const setting* found = nullptr;
-    for (const setting& s : settings())
+    bool negated = false;  // --no-access-log
+    for (const setting& s : settings()) {
       if (flag_name(s.key) == a) found = &s;
+      if (s.type == kind::boolean && a.starts_with("--no-") &&
+          std::string_view(flag_name(s.key)).substr(2) == a.substr(5)) {
+        found = &s;
+        negated = true;
+      }
+    }
     if (!found) {
       r.errors.push_back(std::string(a) + ": unknown option (see --help)");
       continue;
     }
     std::optional<std::string> value;
-    if (found->type == kind::boolean && !inline_value) value = "true";  // a bare --demo
-    else value = take_value();
+    if (negated) {
+      if (inline_value) {
+        r.errors.push_back(std::string(a) + ": takes no value");
+        continue;
+      }
+      value = "false";
+    } else if (found->type == kind::boolean && !inline_value) {
+      // A bare --demo is true; "--access-log false" takes the next word when it is a boolean.
+      bool ignored = false;
+      if (i + 1 < args.size() && !parse_bool(args[i + 1], ignored)) value = std::string(args[++i]);
+      else value = "true";
+    } else {
+      value = take_value();
+    }
     if (!value) {
       r.errors.push_back(std::string(a) + ": needs a value");
       continue;
@@ -584,18 +707,22 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
   if (config_path && !config_path->empty()) {
     const auto text = read_file(*config_path);
     if (!text) r.errors.push_back("config: cannot read " + *config_path);
-    else load_json(*text, *config_path, r.config, r.errors);
+    else load_json(*text, *config_path, r.config, r.errors, &r.sources);
   }
   for (const setting& s : settings()) {
     const std::string name = env_name(s.key);
     if (const auto v = env(name)) {
       if (auto e = s.apply(r.config, *v))
         r.errors.push_back(std::string(s.key) + ": " + *e + " (from " + name + ")");
+      else
+        r.sources[std::string(s.key)] = "env " + name;
     }
   }
   for (const flag_value& f : flags) {
     if (auto e = f.s->apply(r.config, f.text))
       r.errors.push_back(std::string(f.s->key) + ": " + *e + " (from " + f.name + ")");
+    else
+      r.sources[std::string(f.s->key)] = "flag " + f.name;
   }
   if (r.errors.empty()) validate(r.config, r.errors);
   return r;
@@ -613,8 +740,71 @@ std::string usage() {
     u += std::string(s.help) + "\n";
   }
   u += "  --config FILE                    JSON config file (BFAST_PROXY_CONFIG); routes only there\n";
-  u += "  --check-config                   validate the configuration and exit\n";
+  u += "  --check-config                   validate the configuration, resolve the upstream, exit\n";
+  u += "  --print-config                   print each setting's value and its source, exit\n";
+  u += "  --version                        print the version and the commit, exit\n";
+  u += "\nA boolean flag alone is true; --flag false, --flag=false and --no-flag set it false.\n";
   return u;
+}
+
+std::string describe(const load_result& loaded) {
+  std::string out;
+  auto line = [&out](std::string_view key, const std::string& value, std::string_view source) {
+    std::string l = std::string(key) + " = " + value;
+    l += std::string(l.size() < 48 ? 48 - l.size() : 1, ' ');
+    out += l + "# " + std::string(source) + "\n";
+  };
+  for (const setting& s : settings()) {
+    const auto it = loaded.sources.find(s.key);
+    line(s.key, s.show ? s.show(loaded.config) : "?",
+         it == loaded.sources.end() ? "default" : it->second);
+  }
+  std::string prefixes;
+  for (const route_rule& r : loaded.config.routes) prefixes += (prefixes.empty() ? "" : ", ") + r.prefix;
+  const auto it = loaded.sources.find("routes");
+  line("routes", prefixes, it == loaded.sources.end() ? "default" : it->second);
+  return out;
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> unknown_env_warnings(std::span<const std::string_view> names) {
+  std::vector<std::string> known{"BFAST_PROXY_CONFIG"};
+  for (const setting& s : settings()) known.push_back(env_name(s.key));
+  std::vector<std::string> warnings;
+  for (std::string_view name : names) {
+    if (!name.starts_with("BFAST_PROXY_")) continue;
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string closest;
+    std::size_t best = std::string::npos;
+    for (const std::string& k : known)
+      if (const std::size_t d = edit_distance(name, k); d < best) {
+        best = d;
+        closest = k;
+      }
+    std::string w = std::string(name) + " is not a setting and is ignored";
+    // Past a third of the name, the nearest one is another setting, not the one meant.
+    if (best <= std::max<std::size_t>(2, (name.size() - 12) / 3)) w += " (did you mean " + closest + "?)";
+    warnings.push_back(std::move(w));
+  }
+  return warnings;
 }
 
 }  // namespace bfast::config

@@ -10,8 +10,10 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <malloc.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
+#include "bfast/build_info.hpp"
 #include "bfast/config/config.hpp"
 #include "demo_api.hpp"
 #include "proxy_server.hpp"
@@ -58,9 +60,28 @@ int main(int argc, char** argv) {
     std::fputs(bfast::config::usage().c_str(), stdout);
     return 0;
   }
+  if (loaded.show_version) {
+    std::printf("bfast-proxy %.*s (commit %.*s)\n",
+                static_cast<int>(bfast::build_info::version.size()), bfast::build_info::version.data(),
+                static_cast<int>(bfast::build_info::commit.size()), bfast::build_info::commit.data());
+    return 0;
+  }
+  {
+    std::vector<std::string_view> env_names;
+    for (char** e = environ; *e; ++e) {
+      const std::string_view entry = *e;
+      env_names.push_back(entry.substr(0, entry.find('=')));
+    }
+    for (const auto& w : bfast::config::unknown_env_warnings(env_names))
+      std::fprintf(stderr, "bfast-proxy: warning: %s\n", w.c_str());
+  }
   if (!loaded.errors.empty()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "bfast-proxy: config error: %s\n", e.c_str());
     return 2;
+  }
+  if (loaded.print_only) {
+    std::fputs(bfast::config::describe(loaded).c_str(), stdout);
+    return 0;
   }
   if (loaded.check_only) {
     const bfast::server::tls_build tls = bfast::server::build_tls(loaded.config);
@@ -138,9 +159,9 @@ int main(int argc, char** argv) {
     if (cfg.demo) {
       std::fprintf(stderr,
                    "\nDemo API behind the proxy. Try:\n"
-                   "  curl -s %s/api/users?n=50000 | wc -c\n"
-                   "  curl -sH 'Accept: application/x-bfast' %s/api/users?n=50000 | wc -c\n"
-                   "  curl -sH 'Accept: application/x-bfast' %s/api/users?n=50000 | bfast decode | head -c 600\n"
+                   "  curl -s '%s/api/users?n=50000' | wc -c\n"
+                   "  curl -sH 'Accept: application/x-bfast' '%s/api/users?n=50000' | wc -c\n"
+                   "  curl -sH 'Accept: application/x-bfast' '%s/api/users?n=50000' | build/cli/bfast decode | head -c 600\n"
                    "  curl -sD - -o /dev/null -H 'Accept: application/x-bfast' %s/api/catalog\n"
                    "  curl -s %s/metrics | grep bfast_decisions_total\n\n",
                    data.c_str(), data.c_str(), data.c_str(), data.c_str(), admin.c_str());

@@ -7,6 +7,7 @@ Environment (set by tests/cli/CMakeLists.txt):
 Run one group with: test_cli.py ClassName
 """
 import errno
+import gzip
 import json
 import os
 import pty
@@ -191,6 +192,24 @@ class UsageErrors(BfastTestCase):
         self.assertEqual(r.returncode, EXIT_OK)
         self.assertIn(b"bfast encode", r.stdout)
 
+    def test_each_command_has_help(self):
+        for command in ("encode", "decode", "inspect"):
+            for flag in ("--help", "-h"):
+                with self.subTest(command=command, flag=flag):
+                    r = run(command, flag)
+                    self.assertEqual(r.returncode, EXIT_OK, r.stderr)
+                    self.assertIn(b"usage: bfast " + command.encode(), r.stdout)
+                    self.assertEqual(r.stderr, b"")
+
+    def test_unknown_command_is_named(self):
+        err = self.assert_refused(run("frobnicate", "x.json"), EXIT_USAGE, "'frobnicate'")
+        self.assertIn("encode", err)
+
+    def test_version_names_the_version_and_commit(self):
+        r = run("--version")
+        self.assertEqual(r.returncode, EXIT_OK, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"^bfast \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\)\n$")
+
 
 def run_on_terminal(*args):
     """Runs bfast with stdout on a pseudo-terminal; returns (exit code, bytes it wrote there,
@@ -333,6 +352,58 @@ class Decode(BfastTestCase):
                 self.assert_one_line(err)
                 r = run("inspect", "-", input_bytes=data)
                 self.assert_refused(r, EXIT_BAD_INPUT, "malformed B-FAST")
+
+    def refusal_of(self, data):
+        err = self.assert_refused(run("decode", "-", input_bytes=data), EXIT_BAD_INPUT,
+                                  "malformed B-FAST")
+        self.assert_one_line(err)
+        return err
+
+    def test_json_is_explained_as_a_pass_through(self):
+        for body in (b'{"a": 1}', b'\n  [1, 2, 3]', b'\xef\xbb\xbf{"a": []}'):
+            with self.subTest(body=body):
+                err = self.refusal_of(body)
+                self.assertIn("this is JSON", err)
+                self.assertIn("BFast-Status", err)
+
+    def test_gzip_and_zstd_are_named(self):
+        message = (SHARED / "conformance" / "users_1000.bfast").read_bytes()
+        err = self.refusal_of(gzip.compress(message))
+        self.assertIn("gzip", err)
+        self.assertIn("--compressed", err)
+        # A zstd frame: its magic, then bytes that do not matter to the diagnosis.
+        err = self.refusal_of(bytes.fromhex("28b52ffd") + message[:64])
+        self.assertIn("zstd", err)
+        self.assertIn("--compressed", err)
+
+    def test_cut_lz4_single_block_says_how_much_is_missing(self):
+        src = SHARED / "corpus" / "realworld" / "twitter.json"
+        whole = self.encode(src, "--compress=lz4").read_bytes()
+        self.assertEqual(self.layout_of(self.encode(src, "--compress=lz4")), "lz4 single block")
+        declared = int.from_bytes(whole[:4], "little")
+        err = self.refusal_of(whole[: len(whole) // 2])
+        self.assertIn("single block cut short", err)
+        self.assertRegex(err, rf"declares {declared} message bytes but its {len(whole) // 2 - 4} "
+                              r"bytes decode to only \d+ \(\d+ missing\)")
+        # A whole block under a wrong size prefix is not a cut-off download.
+        for prefix in (declared + 1, 1 << 31):
+            err = self.refusal_of(prefix.to_bytes(4, "little") + whole[4:])
+            self.assertNotIn("cut short", err)
+
+    def test_cut_lz4_parallel_names_the_chunk_and_missing_bytes(self):
+        src = SHARED / "corpus" / "realworld" / "canada.json"
+        path = self.encode(src, "--compress=lz4", "--threads=4")
+        whole = path.read_bytes()
+        report = run("inspect", path).stdout.decode()
+        starts = [int(line.split()[3]) for line in report.splitlines() if line.strip().startswith("chunk ")]
+        sizes = [int(line.split()[4]) for line in report.splitlines() if line.strip().startswith("chunk ")]
+        self.assertGreaterEqual(len(starts), 3, report)
+        # Cut 100 bytes into chunk #1's block: 4-byte length, then sizes[1] bytes of chunk.
+        cut = starts[1] + 4 + 100
+        err = self.refusal_of(whole[:cut])
+        self.assertIn(f"chunk #1 of {len(starts)} (at byte {starts[1]}) has 100 of its "
+                      f"{sizes[1]} bytes ({sizes[1] - 100} missing)", err)
+        self.assertIn(f"chunks #2 to #{len(starts) - 1} are missing entirely", err)
 
     def test_decode_output_file(self):
         out = self.dir / "twitter.json"

@@ -193,5 +193,81 @@ TEST(config, examples_are_valid) {
   }
 }
 
+TEST(config, syntax_errors_give_line_and_column) {
+  // The column is where the parser stopped: the end of the token that broke the syntax.
+  const auto r = load_json_text("{\n  \"threads\": 2,\n  \"listen\" \"x\"\n}");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("not valid JSON at line 3, column 14"), std::string::npos)
+      << r.errors[0];
+}
+
+TEST(config, duplicate_keys_are_errors_naming_key_and_place) {
+  const auto r = load_json_text(R"({"threads": 2, "threads": 3,
+      "routes": [{"prefix": "/"}, {"prefix": "/a", "enabled": true, "prefix": "/b"}]})");
+  EXPECT_TRUE(has_error_naming(r, "duplicate key \"threads\" at the top level"));
+  EXPECT_TRUE(has_error_naming(r, "duplicate key \"prefix\" in routes[1]"));
+  EXPECT_EQ(r.errors.size(), 2u);
+  EXPECT_TRUE(load_json_text(R"({"threads": 2, "routes": [{"prefix": "/"}, {"prefix": "/a"}]})")
+                  .errors.empty());
+}
+
+TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
+  auto access_log = [](std::vector<std::string_view> args) {
+    const auto r = load(args, env_of({}));
+    EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+    return r.config.access_log;
+  };
+  EXPECT_FALSE(access_log({"--access-log", "false"}));
+  EXPECT_FALSE(access_log({"--access-log=false"}));
+  EXPECT_FALSE(access_log({"--no-access-log"}));
+  EXPECT_TRUE(access_log({"--no-access-log", "--access-log"}));
+  EXPECT_TRUE(access_log({"--access-log", "--threads", "2"}));
+  EXPECT_TRUE(access_log({"--access-log", "true"}));
+  const std::string_view bad[] = {"--no-access-log=true"};
+  EXPECT_TRUE(has_error_naming(load(bad, env_of({})), "--no-access-log: takes no value"));
+  const std::string_view not_boolean[] = {"--no-threads"};
+  EXPECT_TRUE(has_error_naming(load(not_boolean, env_of({})), "--no-threads: unknown option"));
+}
+
+TEST(config, describe_names_each_value_and_its_source) {
+  const std::string path = ::testing::TempDir() + "/bfast-describe-test.json";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"threads": 3, "max_tunnels": 7, "routes": [{"prefix": "/api"}]})", f);
+    std::fclose(f);
+  }
+  const std::string_view args[] = {"--config", path, "--threads=5", "--print-config"};
+  const auto r = load(args, env_of({{"BFAST_PROXY_LISTEN", "0.0.0.0:1"}}));
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_TRUE(r.print_only);
+  const std::string text = "\n" + describe(r);
+  auto line_of = [&text](std::string_view key) {
+    const auto at = text.find("\n" + std::string(key) + " = ");
+    if (at == std::string::npos) return std::string();
+    return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  };
+  EXPECT_EQ(line_of("threads").substr(0, 11), "threads = 5");
+  EXPECT_NE(line_of("threads").find("# flag --threads"), std::string::npos);
+  EXPECT_NE(line_of("listen").find("0.0.0.0:1"), std::string::npos);
+  EXPECT_NE(line_of("listen").find("# env BFAST_PROXY_LISTEN"), std::string::npos);
+  EXPECT_NE(line_of("max_tunnels").find("# file " + path), std::string::npos);
+  EXPECT_NE(line_of("routes").find("/api"), std::string::npos);
+  EXPECT_NE(line_of("drain_delay_ms").find("5000"), std::string::npos);
+  EXPECT_NE(line_of("drain_delay_ms").find("# default"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(config, unknown_environment_variables_are_warned_about) {
+  const std::string_view names[] = {"PATH", "BFAST_PROXY_THREADS", "BFAST_PROXY_CONFIG",
+                                    "BFAST_PROXY_THRAEDS", "BFAST_PROXY_ZZZZZZZZZZZZZZZZZZ"};
+  const auto w = unknown_env_warnings(names);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NE(w[0].find("BFAST_PROXY_THRAEDS"), std::string::npos);
+  EXPECT_NE(w[0].find("did you mean BFAST_PROXY_THREADS?"), std::string::npos);
+  EXPECT_NE(w[1].find("BFAST_PROXY_ZZZZZZZZZZZZZZZZZZ"), std::string::npos);
+  EXPECT_EQ(w[1].find("did you mean"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bfast::config

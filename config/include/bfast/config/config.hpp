@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -120,11 +121,17 @@ struct proxy_config {
   [[nodiscard]] const route_rule& route_for(std::string_view target) const;
 };
 
+// Where each setting that is not at its default came from: "file PATH", "env NAME", "flag --x".
+using sources_map = std::map<std::string, std::string, std::less<>>;
+
 struct load_result {
   proxy_config config;
   std::vector<std::string> errors;  // empty when the configuration is valid
   bool check_only = false;          // --check-config
   bool show_help = false;           // --help
+  bool show_version = false;        // --version
+  bool print_only = false;          // --print-config
+  sources_map sources;
 };
 
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
@@ -136,6 +143,13 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view nam
 [[nodiscard]] load_result load_json_text(std::string_view json_text);
 
 [[nodiscard]] std::string usage();
+
+// Every setting's effective value and its source (default, file, env or flag), one per line.
+[[nodiscard]] std::string describe(const load_result& loaded);
+
+// Warnings for BFAST_PROXY_* names (from the process environment) that are no setting: a typo
+// would otherwise be ignored in silence. Each names the closest known variable.
+[[nodiscard]] std::vector<std::string> unknown_env_warnings(std::span<const std::string_view> names);
 [[nodiscard]] std::optional<endpoint> parse_endpoint(std::string_view host_port);
 
 }  // namespace bfast::config
