@@ -119,7 +119,8 @@ class Proxy:
         if config is not None:
             self.write_config(config)
             args += ["--config", self.config_path]
-        full_env = dict(os.environ)
+        # BFAST_PROXY_BIN names the binary for the tests; the proxy would warn of it as a setting.
+        full_env = {k: v for k, v in os.environ.items() if k != "BFAST_PROXY_BIN"}
         full_env.update(env or {})
         self.proc = subprocess.Popen([*wrapper, *args], stdout=stdout, stderr=subprocess.PIPE,
                                      env=full_env, text=True, preexec_fn=preexec_fn)
