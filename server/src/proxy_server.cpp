@@ -48,6 +48,11 @@ simple_response admin_response(const simple_request& req, const metrics& stats, 
   return res;
 }
 
+// Every configured route is listed in /metrics from the start, before its first request.
+void label_routes(metrics& stats, const config::proxy_config& cfg) {
+  for (const config::route_rule& r : cfg.routes) (void)stats.routes.slot_of(r.prefix);
+}
+
 }  // namespace
 
 proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
@@ -67,6 +72,7 @@ proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
       drain_timer_(control_) {
   tls_build tls = build_tls(*cfg_);
   if (!tls.errors.empty()) throw std::runtime_error("config error: " + tls.errors.front());
+  label_routes(stats_, *cfg_);
   const unsigned n = io_threads(*cfg_);
   const auto none = std::make_shared<const std::vector<tcp::endpoint>>();
   for (unsigned i = 0; i < n; ++i) {
@@ -255,6 +261,7 @@ void proxy_server::reload() {
 void proxy_server::apply_reload(config_snapshot next, tls_snapshot tls,
                                 upstream_addresses addresses) {
   const config_snapshot old = std::exchange(cfg_, next);
+  label_routes(stats_, *next);
   transforms_.set_limits(next->transform_memory_budget_bytes, next->transform_inline_max_bytes);
   // Each worker swaps its pointer on its own thread: exchanges in flight keep the snapshot they
   // hold, and the next exchange on any connection takes the new one.

@@ -11,7 +11,8 @@ from scripted_upstream import ScriptedUpstream
 
 ROUTES = [{"prefix": "/"},
           {"prefix": "/plain/", "compress": "never"},
-          {"prefix": "/packed/", "compress": "always"}]
+          {"prefix": "/packed/", "compress": "always"},
+          {"prefix": "/idle/"}]
 
 
 def setUpModule():
@@ -67,8 +68,9 @@ class MetricsAfterMixedTraffic(unittest.TestCase):
         self.assertEqual(total("bfast_responses_total", code="4xx", route="none"), 1)
         self.assertEqual(total("bfast_responses_total", code="5xx", route="/"), 1)
         self.assertEqual(total("bfast_responses_total"), 9)
-        # Every class of every route seen is listed, zeros included.
+        # Every class of every configured route is listed, zeros included, before any traffic.
         self.assertEqual(values['bfast_responses_total{code="3xx",route="/packed/"}'], 0)
+        self.assertEqual(values['bfast_responses_total{code="2xx",route="/idle/"}'], 0)
 
     def test_one_decision_family_by_route(self):
         def decisions(**labels):
