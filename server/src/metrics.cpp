@@ -23,7 +23,8 @@ void counter_header(std::string& out, std::string_view name, std::string_view he
   out += '\n';
 }
 
-void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t v) {
+void sample(std::string& out, std::string_view name, std::string_view labels,
+            std::string_view value) {
   out += name;
   if (!labels.empty()) {
     out += '{';
@@ -31,8 +32,19 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
     out += '}';
   }
   out += ' ';
-  out += std::to_string(v);
+  out += value;
   out += '\n';
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t v) {
+  sample(out, name, labels, std::string_view(std::to_string(v)));
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double v) {
+  // The shortest text that reads back as the same double.
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  sample(out, name, labels, std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
 std::string label(std::string_view k, std::string_view v) {
@@ -46,21 +58,6 @@ std::string label(std::string_view k, std::string_view v) {
   }
   s += '"';
   return s;
-}
-
-void sample(std::string& out, std::string_view name, std::string_view labels, double v) {
-  // The shortest text that reads back as the same double.
-  char buf[32];
-  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-  out += name;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out.append(buf, end);
-  out += '\n';
 }
 
 std::string format_double(double v) {
