@@ -522,7 +522,7 @@ task<bool> proxy_session::send_continue() {
   stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
   auto [ec, n] = co_await asio::async_write(
       stream_, asio::buffer(continue_line.data(), continue_line.size()), use_tuple);
-  s_.stats.count_response(ex_.route_slot, 100);
+  if (!ec) s_.stats.count_response(ex_.route_slot, 100);
   co_return !ec;
 }
 
