@@ -3,6 +3,8 @@
 
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bfast/build_info.hpp"
 #include "metrics.hpp"
@@ -21,6 +23,26 @@ TEST(route_labels, keeps_a_bounded_set_of_prefixes) {
   EXPECT_EQ(r.size(), route_labels::slots);
   EXPECT_EQ(r.slot_of("/later/"), route_labels::other);
   EXPECT_EQ(r.slot_of("/api/"), api);
+}
+
+// Sessions on every I/O thread take labels while a scrape renders them (run it under TSan).
+TEST(route_labels, are_taken_and_read_from_many_threads) {
+  metrics m;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&m, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::size_t slot = m.routes.slot_of("/p" + std::to_string((i * 7 + t) % 40));
+        m.count_response(slot, 200);
+        m.count_exchange(slot, "passthrough", "status", 0.001);
+      }
+    });
+  for (int i = 0; i < 20; ++i) EXPECT_NE(m.render(false).find("bfast_responses_total"), std::string::npos);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(m.routes.size(), route_labels::slots);
+  std::uint64_t total = 0;
+  for (const auto& route : m.responses) total += route[1].load();
+  EXPECT_EQ(total, 200u);
 }
 
 TEST(decision_labels, are_unique_and_end_with_other) {
