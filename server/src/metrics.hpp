@@ -71,9 +71,10 @@ inline constexpr std::array<std::string_view, 16> request_refusal_tokens{
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
 
 // The route label of the per-route families: a route's prefix. Routes come from the
-// configuration, and reloads may bring new prefixes, so the first `route_label_bound` prefixes
-// seen keep a label of their own and any later one counts as "other"; "none" is a request no
-// route matched, or one refused before its route was known. Labels are never removed.
+// configuration (labelled at start and on each reload), and reloads may bring new prefixes, so
+// the first `route_label_bound` keep a label of their own and any later one counts as "other";
+// "none" is a request no route matched, or one refused before its route was known. Labels are
+// never removed.
 inline constexpr std::size_t route_label_bound = 32;
 
 class route_labels {
