@@ -5,7 +5,7 @@ set -eu
 
 BUILD_PKGS="build-essential cmake ninja-build pkg-config git ca-certificates curl"
 LIB_PKGS="libsimdjson-dev liblz4-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libboost1.81-dev libssl-dev libnghttp2-dev"
-TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light haproxy wrk python3 python3-numpy python3-yaml python3-zstandard python3-websockets python3-h2 nodejs iproute2 zstd openssl"
+TEST_PKGS="libgtest-dev libgmock-dev libbenchmark-dev clang-14 libfuzzer-14-dev libclang-rt-14-dev nginx-light haproxy wrk python3 python3-numpy python3-yaml python3-zstandard python3-websockets python3-h2 nodejs iproute2 zstd openssl prometheus"
 # The shared libraries the binaries load (and the trust store https:// upstreams are checked
 # against): the image's runtime stage installs only these, and
 # docker/verify-image.sh checks every library of the binary against this list.

@@ -81,17 +81,23 @@ def h2load_summary(out_path, log_path):
     }
 
 
-DECISION = re.compile(r'^bfast_decisions_total\{decision="(\w+)"(?:,reason="(\w+)")?\} (\d+)$', re.M)
+DECISION = re.compile(r'^bfast_decisions_total\{decision="(\w+)",reason="([^"]*)",route="(?:[^"\\]|\\.)*"\} (\d+)$',
+                      re.M)
 
 
 def decisions(path):
-    """decision[/reason] -> count, from a /metrics text."""
+    """decision[/reason] -> count, from a /metrics text, summed over routes; transcoded and json
+    stand alone (their reason is the coding)."""
     try:
         with open(path) as f:
             text = f.read()
     except OSError:
         return {}
-    return {d + (f"/{r}" if r else ""): int(n) for d, r, n in DECISION.findall(text)}
+    made = {}
+    for d, r, n in DECISION.findall(text):
+        key = d if d in ("transcoded", "json") else f"{d}/{r}"
+        made[key] = made.get(key, 0) + int(n)
+    return made
 
 
 def h2load(args):

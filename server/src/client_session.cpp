@@ -63,6 +63,30 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+std::size_t route_slot_of(metrics& m, const config::proxy_config& cfg,
+                          const config::route_rule& route) {
+  for (const config::route_rule& r : cfg.routes)
+    if (&r == &route) return m.routes.slot_of(route.prefix);
+  return route_labels::none;
+}
+
+// An exchange that ended in a response: its decision and reason as the access log names them,
+// the coding standing for the reason of a transformed body.
+void count_exchange(metrics& m, const exchange_record& ex, const filter::exchange_filter& f,
+                    std::chrono::steady_clock::time_point started) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const bool own = !ex.decision.empty();
+  const std::string_view decision = own ? ex.decision : f.decision_token();
+  const std::string_view reason =
+      own ? ex.reason
+          : f.result() == filter::exchange_filter::outcome::passthrough ? filter::reason_token(f.why())
+                                                                       : ex.compress;
+  m.count_exchange(ex.route_slot, decision, reason, seconds);
+  // A client that closed first was written nothing.
+  if (!(own && ex.reason == "client_closed")) m.count_response(ex.route_slot, ex.status);
+}
+
 }  // namespace
 
 proxy_session::proxy_session(shared_state& state, worker& w, tcp_socket socket)
@@ -200,6 +224,7 @@ task<bool> proxy_session::accept_tls(const tls_context_ptr& ctx) {
   // Every TLS connection opens with a handshake record (content type 22).
   if (byte != 0x16) {
     s_.stats.count(tls_handshake_result::plain_http);
+    s_.stats.count_response(route_labels::none, 400);
     static constexpr std::string_view answer =
         "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Length: 40\r\nConnection: close\r\n\r\n"
@@ -242,7 +267,10 @@ task<bool> proxy_session::handle_request() {
   filter::exchange_filter ex_filter(s_.stats);
   relay_lease relay(w_.relay);
   const bool keep = co_await exchange(ex_filter, relay);
-  if (ex_.status != 0) log(ex_filter, started);
+  if (ex_.status != 0) {
+    count_exchange(s_.stats, ex_, ex_filter, started);
+    log(ex_filter, started);
+  }
   co_return keep;
 }
 
@@ -299,6 +327,7 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
 
   const config::route_rule& route = cfg_->route_for(dest.absolute_form ? std::string_view(dest.origin_target)
                                                                       : std::string_view(req.target()));
+  ex_.route_slot = route_slot_of(s_.stats, *cfg_, route);
   // An upgrade goes through as nginx takes one: a GET without a body, on a route that allows
   // it. Any other Upgrade is stripped on the way up and the request served as plain HTTP.
   const std::string upgrade = filter::upgrade_protocols(req, req.version());
@@ -493,6 +522,7 @@ task<bool> proxy_session::send_continue() {
   stream_.expires_after(milliseconds(cfg_->client_write_timeout_ms));
   auto [ec, n] = co_await asio::async_write(
       stream_, asio::buffer(continue_line.data(), continue_line.size()), use_tuple);
+  if (!ec) s_.stats.count_response(ex_.route_slot, 100);
   co_return !ec;
 }
 

@@ -43,6 +43,7 @@ struct exchange_record {
   std::uint64_t bytes_out = 0;
   double upstream_ms = 0;
   bool aborted = false;
+  std::size_t route_slot = route_labels::none;  // the route label of the metrics
 };
 
 // How sending the request went, from the client's side.

@@ -1,7 +1,10 @@
 #include "metrics.hpp"
 
+#include "bfast/build_info.hpp"
 #include "bfast/transport.hpp"
+#include "process_stats.hpp"
 
+#include <charconv>
 #include <cstdio>
 
 namespace bfast::server {
@@ -20,7 +23,8 @@ void counter_header(std::string& out, std::string_view name, std::string_view he
   out += '\n';
 }
 
-void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t v) {
+void sample(std::string& out, std::string_view name, std::string_view labels,
+            std::string_view value) {
   out += name;
   if (!labels.empty()) {
     out += '{';
@@ -28,14 +32,30 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
     out += '}';
   }
   out += ' ';
-  out += std::to_string(v);
+  out += value;
   out += '\n';
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t v) {
+  sample(out, name, labels, std::string_view(std::to_string(v)));
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double v) {
+  // The shortest text that reads back as the same double.
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  sample(out, name, labels, std::string_view(buf, static_cast<std::size_t>(end - buf)));
 }
 
 std::string label(std::string_view k, std::string_view v) {
   std::string s(k);
   s += "=\"";
-  s += v;
+  // A route's prefix comes from the configuration: escaped as the text format asks.
+  for (const char c : v) {
+    if (c == '\\' || c == '"') s += '\\';
+    if (c == '\n') s += "\\n";
+    else s += c;
+  }
   s += '"';
   return s;
 }
@@ -76,16 +96,83 @@ void histogram::observe(double seconds) noexcept {
 
 void histogram::render(std::string& out, std::string_view name, std::string_view help) const {
   counter_header(out, name, help, "histogram");
+  render_samples(out, name, "");
+}
+
+void histogram::render_samples(std::string& out, std::string_view name,
+                               std::string_view labels) const {
+  const std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
   std::uint64_t cumulative = 0;
   const std::string bucket = std::string(name) + "_bucket";
   for (std::size_t i = 0; i <= bounds.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
     const std::string le = i < bounds.size() ? format_double(bounds[i]) : "+Inf";
-    sample(out, bucket, label("le", le), static_cast<std::int64_t>(cumulative));
+    sample(out, bucket, prefix + label("le", le), static_cast<std::int64_t>(cumulative));
   }
-  out += name;
-  out += "_sum " + format_double(static_cast<double>(sum_micros_.load()) / 1e6) + "\n";
-  sample(out, std::string(name) + "_count", "", static_cast<std::int64_t>(count_.load()));
+  sample(out, std::string(name) + "_sum", labels,
+         static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6);
+  sample(out, std::string(name) + "_count", labels,
+         static_cast<std::int64_t>(count_.load(std::memory_order_relaxed)));
+}
+
+std::size_t route_labels::slot_of(std::string_view prefix) {
+  const auto find = [&](std::size_t n) {
+    for (std::size_t i = other + 1; i < n; ++i)
+      if (names_[i] == prefix) return i;
+    return slots;
+  };
+  if (const std::size_t i = find(size()); i != slots) return i;
+  const std::lock_guard lock(add_);
+  const std::size_t n = used_.load(std::memory_order_relaxed);
+  if (const std::size_t i = find(n); i != slots) return i;
+  if (n == slots) return other;
+  names_[n] = prefix;
+  used_.store(n + 1, std::memory_order_release);
+  return n;
+}
+
+const std::array<decision_label, decision_label_count>& decision_labels() noexcept {
+  static const auto table = [] {
+    std::array<decision_label, decision_label_count> t{};
+    std::size_t n = 0;
+    for (std::size_t i = 2; i < filter::reason_count; ++i)
+      t[n++] = {"passthrough", filter::reason_token(static_cast<filter::reason>(i))};
+    for (const std::string_view c : compression_choice_names) t[n++] = {"transcoded", c};
+    for (const std::string_view c : json_coding_tokens) t[n++] = {"json", c};
+    for (std::size_t i = 0; i < static_cast<std::size_t>(reject_kind::count_); ++i)
+      t[n++] = {"rejected", token(static_cast<reject_kind>(i))};
+    t[n++] = {"rejected", "too_many_tunnels"};
+    for (const std::string_view r : request_refusal_tokens) t[n++] = {"request_refused", r};
+    for (const std::string_view r : exchange_error_tokens) t[n++] = {"error", r};
+    for (const std::string_view r : tunnel_end_tokens) t[n++] = {"tunnel", r};
+    t[n++] = {"other", "other"};
+    return t;
+  }();
+  return table;
+}
+
+std::size_t decision_label_index(std::string_view decision, std::string_view reason) noexcept {
+  const auto& table = decision_labels();
+  for (std::size_t i = 0; i + 1 < table.size(); ++i)
+    if (table[i].decision == decision && table[i].reason == reason) return i;
+  return table.size() - 1;
+}
+
+void metrics::count_response(std::size_t route_slot, unsigned status) noexcept {
+  const std::size_t cls = status / 100;
+  if (cls < 1 || cls > status_classes || route_slot >= route_labels::slots) return;
+  responses[route_slot][cls - 1].fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::count_exchange(std::size_t route_slot, std::string_view decision,
+                             std::string_view reason, double seconds) noexcept {
+  if (route_slot >= route_labels::slots) return;
+  const std::size_t i = decision_label_index(decision, reason);
+  decisions[route_slot][i].fetch_add(1, std::memory_order_relaxed);
+  const std::string_view d = decision_labels()[i].decision;
+  std::size_t k = 0;
+  while (k + 1 < decision_tokens.size() && decision_tokens[k] != d) ++k;
+  request_duration_seconds[k].observe(seconds);
 }
 
 std::string_view token(reject_kind k) noexcept {
@@ -120,33 +207,60 @@ std::string_view token(upstream_error_kind k) noexcept {
   return "unknown";
 }
 
+void metrics::render_route_families(std::string& out) const {
+  const std::size_t routes_seen = routes.size();
+  counter_header(out, "bfast_responses_total",
+                 "Responses written to clients, the proxy's own and the upstream's, by status "
+                 "class and route.");
+  static constexpr std::array<std::string_view, status_classes> classes{"1xx", "2xx", "3xx", "4xx",
+                                                                        "5xx"};
+  for (std::size_t r = 0; r < routes_seen; ++r)
+    for (std::size_t c = 0; c < status_classes; ++c)
+      sample(out, "bfast_responses_total",
+             label("code", classes[c]) + "," + label("route", routes.name(r)),
+             static_cast<std::int64_t>(responses[r][c].load(std::memory_order_relaxed)));
+
+  // Only the pairs that happened: every pair on every route would be thousands of zeros.
+  counter_header(out, "bfast_decisions_total",
+                 "Exchanges by decision (transcoded, json, passthrough, rejected, request_refused, "
+                 "error, tunnel), reason and route: the access log's decision and reason.");
+  const auto& table = decision_labels();
+  for (std::size_t r = 0; r < routes_seen; ++r)
+    for (std::size_t i = 0; i < table.size(); ++i)
+      if (const auto v = decisions[r][i].load(std::memory_order_relaxed); v > 0)
+        sample(out, "bfast_decisions_total",
+               label("decision", table[i].decision) + "," + label("reason", table[i].reason) + "," +
+                   label("route", routes.name(r)),
+               static_cast<std::int64_t>(v));
+
+  counter_header(out, "bfast_request_duration_seconds",
+                 "Request's first byte read to its response's last byte written, by decision.",
+                 "histogram");
+  for (std::size_t d = 0; d < decision_tokens.size(); ++d)
+    request_duration_seconds[d].render_samples(out, "bfast_request_duration_seconds",
+                                               label("decision", decision_tokens[d]));
+}
+
 std::string metrics::render(bool draining) const {
   std::string out;
   out.reserve(8192);
   counter_header(out, "bfast_requests_total", "Requests read from clients.");
   sample(out, "bfast_requests_total", "", static_cast<std::int64_t>(requests.load()));
 
-  counter_header(out, "bfast_decisions_total",
-                 "Responses by decision branch: transcoded, json (the faster choice), or the "
-                 "passthrough reason.");
-  for (std::size_t i = 0; i < decisions.size(); ++i) {
-    const auto r = static_cast<filter::reason>(i);
-    const std::string labels = r == filter::reason::transcoded    ? label("decision", "transcoded")
-                               : r == filter::reason::json_chosen ? label("decision", "json")
-                                                                  : label("decision", "passthrough") +
-                                                                        "," +
-                                                                        label("reason", filter::reason_token(r));
-    sample(out, "bfast_decisions_total", labels, static_cast<std::int64_t>(decisions[i].load()));
-  }
-  labelled_counter(out, "bfast_transcoded_total", "Transcoded responses by compression.",
+  render_route_families(out);
+  labelled_counter(out, "bfast_transcoded_total",
+                   "Transcoded responses by compression (kept for dashboards; also "
+                   "bfast_decisions_total{decision=\"transcoded\"}).",
                    "compress", transcoded_by_compression,
                    [](std::size_t i) { return compression_choice_names[i]; });
   labelled_counter(out, "bfast_json_chosen_total",
-                   "JSON responses whose representation the proxy chose, by the coding it applied.",
+                   "JSON responses whose representation the proxy chose, by the coding it applied "
+                   "(kept for dashboards; also bfast_decisions_total{decision=\"json\"}).",
                    "coding", json_chosen_by_coding, [](std::size_t i) {
                      return content_coding(static_cast<transport_codec>(i));
                    });
-  labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx.",
+  labelled_counter(out, "bfast_rejected_total", "Requests the proxy answered itself with a 4xx (kept for dashboards; also "
+                   "bfast_decisions_total{decision=\"rejected\"}).",
                    "kind", rejected, [](std::size_t i) { return token(static_cast<reject_kind>(i)); });
   labelled_counter(out, "bfast_requests_decode_refused_total",
                    "B-FAST request bodies the proxy would not convert, by reason.", "reason",
@@ -270,11 +384,36 @@ std::string metrics::render(bool draining) const {
   plain("bfast_transform_memory_bytes", "Memory reserved by transforms in flight.",
         transform_memory_bytes.load(), "gauge");
   plain("bfast_draining", "1 while the proxy drains for shutdown.", draining ? 1 : 0, "gauge");
+  counter_header(out, "bfast_build_info", "The version and git commit built; always 1.", "gauge");
+  sample(out, "bfast_build_info",
+         label("version", build_info::version) + "," + label("commit", build_info::commit), std::int64_t{1});
   transcode_seconds.render(out, "bfast_transcode_seconds", "Time to transcode one body.");
   compress_seconds.render(out, "bfast_compress_seconds", "Time to compress one body.");
   upstream_latency_seconds.render(out, "bfast_upstream_latency_seconds",
                                   "Upstream request sent to response header received.");
+  render_process(out);
   return out;
+}
+
+void metrics::render_process(std::string& out) {
+  const process_stats p = read_process_stats();
+  if (p.proc_ok) {
+    counter_header(out, "process_cpu_seconds_total", "User and system CPU time spent in seconds.");
+    sample(out, "process_cpu_seconds_total", "", p.cpu_seconds);
+    counter_header(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
+    sample(out, "process_resident_memory_bytes", "", static_cast<std::int64_t>(p.resident_bytes));
+    counter_header(out, "process_start_time_seconds",
+                   "Start time of the process since unix epoch in seconds.", "gauge");
+    sample(out, "process_start_time_seconds", "", p.start_time_seconds);
+  }
+  if (p.open_fds >= 0) {
+    counter_header(out, "process_open_fds", "Number of open file descriptors.", "gauge");
+    sample(out, "process_open_fds", "", p.open_fds);
+  }
+  if (p.max_fds >= 0) {
+    counter_header(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge");
+    sample(out, "process_max_fds", "", p.max_fds);
+  }
 }
 
 }  // namespace bfast::server

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,8 @@ class histogram {
                                                  1,      2.5,     5,      10};
   void observe(double seconds) noexcept;
   void render(std::string& out, std::string_view name, std::string_view help) const;
+  // The samples only, each with `labels` before `le` (a labelled family's member).
+  void render_samples(std::string& out, std::string_view name, std::string_view labels) const;
 
  private:
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
@@ -67,6 +70,57 @@ inline constexpr std::array<std::string_view, 16> request_refusal_tokens{
 [[nodiscard]] std::string_view token(reject_kind k) noexcept;
 [[nodiscard]] std::string_view token(upstream_error_kind k) noexcept;
 
+// The route label of the per-route families: a route's prefix. Routes come from the
+// configuration (labelled at start and on each reload), and reloads may bring new prefixes, so
+// the first `route_label_bound` keep a label of their own and any later one counts as "other";
+// "none" is a request no route matched, or one refused before its route was known. Labels are
+// never removed.
+inline constexpr std::size_t route_label_bound = 32;
+
+class route_labels {
+ public:
+  static constexpr std::size_t none = 0;
+  static constexpr std::size_t other = 1;
+  static constexpr std::size_t slots = route_label_bound + 2;
+
+  // The slot of `prefix`, taken on first sight while there is room.
+  [[nodiscard]] std::size_t slot_of(std::string_view prefix);
+  [[nodiscard]] std::size_t size() const noexcept { return used_.load(std::memory_order_acquire); }
+  // Valid below size(): a slot's name is written once, before size() counts it.
+  [[nodiscard]] std::string_view name(std::size_t slot) const noexcept { return names_[slot]; }
+
+ private:
+  std::array<std::string, slots> names_{"none", "other"};
+  std::atomic<std::size_t> used_{2};
+  std::mutex add_;
+};
+
+// The decision family's label pairs: the access log's decision and reason. For transcoded and
+// json the reason is the coding the proxy applied; the last pair is "other".
+struct decision_label {
+  std::string_view decision;
+  std::string_view reason;
+};
+inline constexpr std::array<std::string_view, 4> exchange_error_tokens{
+    "client_closed", "upstream_error", "upstream_timeout", "upstream_tls"};
+inline constexpr std::array<std::string_view, 4> tunnel_end_tokens{"client_gone", "idle_timeout",
+                                                                   "broken", "closed"};
+inline constexpr std::array<std::string_view, 3> json_coding_tokens{"identity", "gzip", "zstd"};
+inline constexpr std::size_t decision_label_count =
+    (filter::reason_count - 2) + compression_choice_count + json_coding_tokens.size() +
+    (static_cast<std::size_t>(reject_kind::count_) + 1) + request_refusal_tokens.size() +
+    exchange_error_tokens.size() + tunnel_end_tokens.size() + 1;
+[[nodiscard]] const std::array<decision_label, decision_label_count>& decision_labels() noexcept;
+[[nodiscard]] std::size_t decision_label_index(std::string_view decision,
+                                               std::string_view reason) noexcept;
+
+// The request duration histogram's decision label: the decisions of decision_labels().
+inline constexpr std::array<std::string_view, 8> decision_tokens{
+    "transcoded", "json", "passthrough", "rejected", "request_refused", "error", "tunnel", "other"};
+
+// 1xx..5xx.
+inline constexpr std::size_t status_classes = 5;
+
 // What the upstream pools did with idle connections (every I/O thread's pool adds here).
 struct pool_counters {
   std::atomic<std::uint64_t> closed_by_peer{0};  // EOF or a stray byte while idle
@@ -79,7 +133,15 @@ inline constexpr std::size_t http2_error_codes = 14;
 [[nodiscard]] std::string_view http2_error_name(std::size_t code) noexcept;
 
 struct metrics final : filter::decision_sink {
-  std::array<std::atomic<std::uint64_t>, filter::reason_count> decisions{};
+  route_labels routes;
+  // By route, then class: every response the proxy wrote, its own and the upstream's.
+  std::array<std::array<std::atomic<std::uint64_t>, status_classes>, route_labels::slots>
+      responses{};
+  // By route, then decision_labels(): every exchange that ended in a response, once.
+  std::array<std::array<std::atomic<std::uint64_t>, decision_label_count>, route_labels::slots>
+      decisions{};
+  // From the request's first byte to its response's last byte written, by decision_tokens.
+  std::array<histogram, decision_tokens.size()> request_duration_seconds;
   std::array<std::atomic<std::uint64_t>, compression_choice_count> transcoded_by_compression{};
   // JSON chosen over B-FAST (or coded for a JSON-only client), by transport_codec.
   std::array<std::atomic<std::uint64_t>, 3> json_chosen_by_coding{};
@@ -133,9 +195,11 @@ struct metrics final : filter::decision_sink {
   histogram compress_seconds;
   histogram upstream_latency_seconds;  // request sent to response header received
 
-  void count(filter::reason r) noexcept override {
-    decisions[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
-  }
+  // The filter's decisions are counted with the rest of the exchange, by count_exchange.
+  void count(filter::reason) noexcept override {}
+  void count_response(std::size_t route_slot, unsigned status) noexcept;
+  void count_exchange(std::size_t route_slot, std::string_view decision, std::string_view reason,
+                      double seconds) noexcept;
   void count(reject_kind k) noexcept {
     rejected[static_cast<std::size_t>(k)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -152,6 +216,10 @@ struct metrics final : filter::decision_sink {
   }
 
   [[nodiscard]] std::string render(bool draining) const;
+
+ private:
+  void render_route_families(std::string& out) const;
+  static void render_process(std::string& out);
 };
 
 }  // namespace bfast::server

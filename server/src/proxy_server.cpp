@@ -65,6 +65,11 @@ simple_response admin_response(const simple_request& req, const metrics& stats,
   return res;
 }
 
+// Every configured route is listed in /metrics from the start, before its first request.
+void label_routes(metrics& stats, const config::proxy_config& cfg) {
+  for (const config::route_rule& r : cfg.routes) (void)stats.routes.slot_of(r.prefix);
+}
+
 }  // namespace
 
 proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
@@ -85,6 +90,7 @@ proxy_server::proxy_server(config::proxy_config cfg, config_source reload_from)
       drain_timer_(control_) {
   tls_build tls = build_tls(*cfg_);
   if (!tls.errors.empty()) throw std::runtime_error("config error: " + tls.errors.front());
+  label_routes(stats_, *cfg_);
   const unsigned n = or_budget(cfg_->threads, cpus_);
   std::fprintf(stderr, "bfast-proxy: threads: %s, transform_threads: %s\n",
                threads_text(cfg_->threads, cpus_).c_str(),
@@ -294,6 +300,7 @@ void proxy_server::reload() {
 void proxy_server::apply_reload(config_snapshot next, tls_snapshot tls,
                                 upstream_addresses addresses) {
   const config_snapshot old = std::exchange(cfg_, next);
+  label_routes(stats_, *next);
   transforms_.set_limits(next->transform_memory_budget_bytes, next->transform_inline_max_bytes);
   // Each worker swaps its pointer on its own thread: exchanges in flight keep the snapshot they
   // hold, and the next exchange on any connection takes the new one.

@@ -4,6 +4,7 @@ the end, whatever happens."""
 import json
 import os
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -190,6 +191,25 @@ class Proxy:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def series_sum(values, name, **labels):
+    """The sum of a family's samples in `values` (Proxy.metrics()) whose labels include
+    `labels`, summed over the rest: 0 when none is there (labelled families list only what
+    happened)."""
+    total = 0
+    for key, v in values.items():
+        family, _, rest = key.partition("{")
+        if family != name:
+            continue
+        have = {k: re.sub(r'\\(.)', lambda m: "\n" if m[1] == "n" else m[1], val)
+                for k, val in LABEL.findall(rest)}
+        if all(have.get(k) == v_ for k, v_ in labels.items()):
+            total += v
+    return total
 
 
 def start_nginx_and_proxy(*proxy_args):
