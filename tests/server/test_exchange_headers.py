@@ -5,11 +5,10 @@ Accept-CH merged with the upstream's, and the proxy's own 502/504 told apart by 
 import json
 import os
 import re
-import subprocess
 import tempfile
 import unittest
 
-from harness import Proxy, curl, free_port, raw_request
+from harness import Proxy, access_log_entry, curl, free_port, raw_request
 from scripted_upstream import ScriptedUpstream, _response
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -60,15 +59,7 @@ def tearDownModule():
 
 
 def log_line(target):
-    """The access log line for `target`; the log is written as responses complete."""
-    for _ in range(200):
-        with open(log_path) as f:
-            for raw in f:
-                entry = json.loads(raw)
-                if entry["target"] == target:
-                    return entry
-        subprocess.run(["sleep", "0.05"])
-    raise AssertionError(f"no access log line for {target}")
+    return access_log_entry(log_path, target)
 
 
 def seen_upstream(r):
