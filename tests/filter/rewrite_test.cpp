@@ -193,10 +193,5 @@ TEST(merge_accept_ch, keeps_the_upstreams_hints_on_every_rewrite) {
   EXPECT_EQ(j["Accept-CH"], "Width, RTT, Downlink, ECT, Save-Data");
 }
 
-TEST(http_date, imf_fixdate) {
-  EXPECT_EQ(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
-  EXPECT_EQ(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-}
-
 }  // namespace
 }  // namespace bfast::filter
