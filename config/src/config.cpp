@@ -194,6 +194,8 @@ const std::vector<setting>& settings() {
       uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 4096,
                    std::uint64_t{1} << 30,
                    "access log lines queued for a slow stdout; past it lines are dropped"),
+      bool_setting("request_id", &proxy_config::request_id,
+                   "X-Request-Id: a client's kept, else one made; sent upstream and back"),
       bool_setting("demo", &proxy_config::demo, "start the built-in demo API and proxy to it"),
       endpoint_setting("demo_listen", &proxy_config::demo_listen, "demo API listener"),
       uint_setting("client_header_timeout_ms", &proxy_config::client_header_timeout_ms, 1, ms_max,

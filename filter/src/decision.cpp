@@ -50,6 +50,16 @@ bool is_json_media_type(std::string_view media_type) noexcept {
          media_type.substr(0, slash) == "application" && media_type.ends_with("+json");
 }
 
+bool not_modified_may_vary(const http::fields& response) {
+  // A 304 seldom names its type: only a type it does name can show its 200 was not JSON.
+  const std::string_view type = response[http::field::content_type];
+  if (!trim_ows(type).empty() && !is_json_media_type(media_type_of(type))) return false;
+  const std::string coding = combined_value(response, http::field::content_encoding);
+  if (!trim_ows(coding).empty() && !boost::beast::iequals(trim_ows(coding), "identity"))
+    return false;
+  return !list_contains(combined_value(response, http::field::cache_control), "no-transform");
+}
+
 header_decision decide_on_headers(unsigned status, const http::fields& response,
                                   const exchange_facts& facts) {
   header_decision d;
@@ -60,6 +70,11 @@ header_decision decide_on_headers(unsigned status, const http::fields& response,
     return d;
   };
   if (!facts.route_enabled) return pass(reason::route_disabled);
+  if (status == 304) {
+    // RFC 9110 §15.4.5: a 304 carries the Vary its 200 would have carried.
+    d.vary_accept = not_modified_may_vary(response);
+    return pass(reason::status);
+  }
   if (status != 200) return pass(reason::status);
   if (!is_json_media_type(media_type_of(response[http::field::content_type])))
     return pass(reason::not_json);
@@ -84,6 +99,12 @@ header_decision decide_on_headers(unsigned status, const http::fields& response,
   d.transform = true;
   d.why = reason::transcoded;
   return d;
+}
+
+std::string format_upstream_error_status(std::string_view kind) {
+  std::string s = "upstream_error; reason=";
+  s += kind;
+  return s;
 }
 
 std::string format_passthrough_status(reason why) {

@@ -1,6 +1,7 @@
 #include "bfast/filter/headers.hpp"
 
 #include <array>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -59,6 +60,21 @@ std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+std::string http_date(std::time_t t) {
+  static constexpr std::array<std::string_view, 7> days{"Sun", "Mon", "Tue", "Wed",
+                                                        "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> months{
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                days[static_cast<std::size_t>(tm.tm_wday)].data(), tm.tm_mday,
+                months[static_cast<std::size_t>(tm.tm_mon)].data(), tm.tm_year + 1900, tm.tm_hour,
+                tm.tm_min, tm.tm_sec);
+  return buf;
 }
 
 std::span<const std::string_view> hop_by_hop_headers() noexcept { return hop_by_hop_table; }

@@ -1,5 +1,6 @@
 #include "bfast/filter/rewrite.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <boost/beast/core/string.hpp>
@@ -147,12 +148,41 @@ std::optional<std::string> map_if_none_match(std::string_view value, bool keep_o
   return out;
 }
 
+std::string merged_accept_ch(std::string_view upstream) {
+  std::vector<std::string_view> tokens;
+  auto add = [&](std::string_view list) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      const std::size_t comma = std::min(list.find(',', start), list.size());
+      const std::string_view token = trim_ows(list.substr(start, comma - start));
+      start = comma + 1;
+      if (token.empty()) continue;
+      bool seen = false;
+      for (std::string_view t : tokens) seen = seen || boost::beast::iequals(t, token);
+      if (!seen) tokens.push_back(token);
+    }
+  };
+  add(upstream);
+  add(accept_ch_value);
+  std::string out;
+  for (std::string_view t : tokens) {
+    if (!out.empty()) out += ", ";
+    out += t;
+  }
+  return out;
+}
+
+void merge_accept_ch(http::fields& fields) {
+  const std::string upstream = combined_value(fields, "Accept-CH");
+  fields.set("Accept-CH", merged_accept_ch(upstream));
+}
+
 void rewrite_passthrough_response(http::fields& fields, const header_decision& d, reason why) {
   strip_hop_by_hop(fields);
   if (d.vary_accept) add_negotiation_vary(fields);
   if (d.status_header) {
     fields.set(status_header_name, format_passthrough_status(why));
-    fields.set("Accept-CH", accept_ch_value);
+    merge_accept_ch(fields);
   }
 }
 
@@ -172,7 +202,7 @@ void rewrite_transformed_response(http::fields& fields, const transformed_body& 
   fields.set(status_header_name,
              format_transcoded_status(body.compress, body.json_bytes, body.body_bytes,
                                       body.policy_reason));
-  fields.set("Accept-CH", accept_ch_value);
+  merge_accept_ch(fields);
 }
 
 void rewrite_json_response(http::fields& fields, const json_body& body) {
@@ -188,7 +218,7 @@ void rewrite_json_response(http::fields& fields, const json_body& body) {
   }
   fields.set(status_header_name,
              format_json_status(body.coding, body.json_bytes, body.body_bytes, body.policy_reason));
-  fields.set("Accept-CH", accept_ch_value);
+  merge_accept_ch(fields);
 }
 
 void rewrite_not_modified_for_variant(http::fields& fields) {

@@ -116,6 +116,16 @@ void access_log::write(const access_entry& e) {
   line += ts;
   line += "\",\"client\":";
   append_json_string(line, e.client);
+  // Free text from the client's header: cut, then escaped, so a line stays small and valid.
+  const auto bounded = [&](std::string_view name, std::string_view value) {
+    if (value.empty()) return;
+    line += ",\"";
+    line += name;
+    line += "\":";
+    append_json_string(line, value.substr(0, max_logged_field_bytes));
+  };
+  bounded("real_client", e.real_client);
+  bounded("request_id", e.request_id);
   line += ",\"method\":";
   append_json_string(line, e.method);
   line += ",\"target\":";
@@ -129,9 +139,12 @@ void access_log::write(const access_entry& e) {
   append_json_string(line, e.decision);
   line += ",\"reason\":";
   append_json_string(line, e.reason);
+  bounded("upstream_error", e.upstream_error);
   if (!e.compress.empty()) {
     line += ",\"compress\":";
     append_json_string(line, e.compress);
+    line += ",\"response_in\":" + std::to_string(e.response_in);
+    line += ",\"response_out\":" + std::to_string(e.response_out);
   }
   if (!e.request_body.empty()) {
     line += ",\"request_body\":";
@@ -140,6 +153,7 @@ void access_log::write(const access_entry& e) {
     line += ",\"request_out\":" + std::to_string(e.request_out);
   }
   line += ",\"bytes_out\":" + std::to_string(e.bytes_out);
+  bounded("user_agent", e.user_agent);
   char nums[96];
   std::snprintf(nums, sizeof nums, ",\"upstream_ms\":%.3f,\"total_ms\":%.3f", e.upstream_ms, e.total_ms);
   line += nums;

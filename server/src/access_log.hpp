@@ -12,8 +12,14 @@
 
 namespace bfast::server {
 
+// Fields from the client's header are cut to this many bytes in the log.
+inline constexpr std::size_t max_logged_field_bytes = 256;
+
 struct access_entry {
-  std::string_view client;
+  std::string_view client;       // the peer of the connection
+  std::string_view real_client;  // behind trusted proxies, X-Forwarded-For's client (realip)
+  std::string_view request_id;
+  std::string_view user_agent;
   std::string_view method;
   std::string_view target;
   std::string_view protocol;  // HTTP/1.0, HTTP/1.1 or HTTP/2.0 (nginx's $server_protocol)
@@ -25,6 +31,9 @@ struct access_entry {
   std::uint64_t request_in = 0;   // its bytes as sent, and the JSON sent up when decoded
   std::uint64_t request_out = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t response_in = 0;   // transcoded or JSON chosen: the upstream's JSON bytes
+  std::uint64_t response_out = 0;  // ... and the chosen body's bytes on the wire
+  std::string_view upstream_error;  // connect_refused, header_timeout, ... (upstream_error_kind)
   double upstream_ms = 0;
   double total_ms = 0;
   bool aborted = false;

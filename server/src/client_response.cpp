@@ -27,6 +27,7 @@ bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeou
 http::response<http::buffer_body> proxy_session::response_from_upstream() {
   http::response<http::buffer_body> res(std::move(up_.parser().get().base()));
   res.version(ex_.version);
+  stamp_response(res);
   ex_.status = res.result_int();
   return res;
 }
@@ -70,10 +71,11 @@ task<bool> proxy_session::send_streamed(bool header_only, std::string_view prefi
       auto [ec, got] = co_await up_.read_body(relay.data(), relay.size());
       if (ec) {
         // Nothing has gone to the client yet, so it can be told plainly.
-        s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
-                                      : upstream_error_kind::body_reset);
+        const auto kind =
+            is_timeout(ec) ? upstream_error_kind::body_timeout : upstream_error_kind::body_reset;
+        s_.stats.count(kind);
         up_.abandon();
-        co_return co_await send_upstream_error_status(is_timeout(ec));
+        co_return co_await send_upstream_error_status(kind, is_timeout(ec));
       }
       piece = {relay.data(), got};
     }
@@ -95,8 +97,10 @@ task<bool> proxy_session::send_streamed(bool header_only, std::string_view prefi
 }
 
 bool proxy_session::abort_on_upstream_body_error(const beast::error_code& ec) {
-  s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
-                                : upstream_error_kind::body_reset);
+  const auto kind =
+      is_timeout(ec) ? upstream_error_kind::body_timeout : upstream_error_kind::body_reset;
+  s_.stats.count(kind);
+  ex_.upstream_error = token(kind);
   s_.stats.responses_aborted.fetch_add(1, std::memory_order_relaxed);
   ex_.aborted = true;
   up_.abandon();
@@ -174,10 +178,11 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
     json.commit(got);
     if (ec) {
       // Nothing has been sent yet, so the client can be told plainly.
-      s_.stats.count(is_timeout(ec) ? upstream_error_kind::body_timeout
-                                    : upstream_error_kind::body_reset);
+      const auto kind =
+          is_timeout(ec) ? upstream_error_kind::body_timeout : upstream_error_kind::body_reset;
+      s_.stats.count(kind);
       up_.abandon();
-      co_return co_await send_upstream_error_status(is_timeout(ec));
+      co_return co_await send_upstream_error_status(kind, is_timeout(ec));
     }
   }
   s_.stats.bytes_from_upstream.fetch_add(json.size(), std::memory_order_relaxed);
@@ -230,6 +235,8 @@ task<bool> proxy_session::transform_response(filter::exchange_filter& ex_filter,
   tb.policy_reason = out.policy_reason;
   ex_filter.transformed(res, tb);
   ex_.compress = out.compress_token;
+  ex_.response_in = tb.json_bytes;
+  ex_.response_out = tb.body_bytes;
   co_return co_await send_buffered(res, header_only, out.body.view());
 }
 
@@ -256,6 +263,8 @@ task<bool> proxy_session::send_json(filter::exchange_filter& ex_filter,
   res.erase(http::field::transfer_encoding);
   ex_filter.json_chosen(res, jb);
   ex_.compress = out.compress_token;
+  ex_.response_in = jb.json_bytes;
+  ex_.response_out = jb.body_bytes;
   co_return co_await send_buffered(res, header_only, body);
 }
 

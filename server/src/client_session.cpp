@@ -6,6 +6,9 @@
 
 #include <array>
 #include <cstdio>
+#include <ctime>
+#include <iterator>
+#include <random>
 #include <utility>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -17,7 +20,9 @@
 #include "bfast/config/cidr.hpp"
 #include "bfast/filter/accept.hpp"
 #include "bfast/filter/client_decoder.hpp"
+#include "bfast/filter/forwarded.hpp"
 #include "bfast/filter/headers.hpp"
+#include "bfast/filter/request_id.hpp"
 #include "bfast/filter/request_target.hpp"
 #include "bfast/filter/rewrite.hpp"
 #include "h2_session.hpp"
@@ -57,6 +62,36 @@ bool is_connection_error(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || is_timeout(ec) ||
          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+// One generator per I/O thread, seeded once from the kernel: an id costs no system call.
+std::string new_request_id() {
+  thread_local filter::request_id_generator generator([] {
+    std::random_device rd;
+    return (std::uint64_t{rd()} << 32) ^ rd();
+  }());
+  return generator.next();
+}
+
+// The Date header's text changes once a second: each thread formats it once per second.
+const std::string& current_http_date() {
+  thread_local std::time_t formatted_at = -1;
+  thread_local std::string text;
+  const std::time_t now = std::time(nullptr);
+  if (now != formatted_at) {
+    formatted_at = now;
+    text = filter::http_date(now);
+  }
+  return text;
+}
+
+// A client's id, if it sent exactly one that is sane; otherwise a new one.
+std::string request_id_of(const http::fields& req) {
+  const auto range = req.equal_range(filter::request_id_header);
+  if (range.first != range.second && std::next(range.first) == range.second &&
+      filter::acceptable_request_id(range.first->value()))
+    return std::string(range.first->value());
+  return new_request_id();
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -293,10 +328,18 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   s_.stats.requests.fetch_add(1, std::memory_order_relaxed);
 
   auto& req = req_header_->get();
+  if (cfg_->request_id) ex_.request_id = request_id_of(req);
   // Copied only for the access log: the header moves upstream before the line is written.
   if (s_.log.enabled()) {
     ex_.method = std::string(req.method_string());
     ex_.target = std::string(req.target());
+    ex_.user_agent = std::string(req[http::field::user_agent].substr(0, max_logged_field_bytes));
+    if (peer_trusted_) {
+      std::string real = filter::real_client_address(
+          filter::combined_value(req, "X-Forwarded-For"), client_address_,
+          [this](std::string_view a) { return config::any_contains(cfg_->trusted_ranges, a); });
+      if (real != client_address_) ex_.real_client = std::move(real);
+    }
   }
   ex_.version = req.version();
   ex_.client_keep_alive = req.keep_alive();
@@ -397,6 +440,7 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   info.negotiated = negotiated;
   info.json_acceptable = ex_filter.json_acceptable();
   filter::rewrite_request_for_upstream(ureq, info);
+  if (!ex_.request_id.empty()) ureq.set(filter::request_id_header, ex_.request_id);
   if (upgrade_asked) filter::restore_upgrade_request(ureq, upgrade);
   if (chunked_body) ureq.chunked(true);
   else if (content_length) ureq.content_length(*content_length);
@@ -598,6 +642,9 @@ task<bool> proxy_session::send_simple(http::status status, std::string_view text
                                        std::string_view bfast_status) {
   http::response<http::string_body> res{status, ex_.version == 10 ? 10u : 11u};
   res.set(http::field::content_type, "text/plain; charset=utf-8");
+  // Refused before its head was read, a request still gets an id to quote.
+  if (ex_.request_id.empty() && cfg_->request_id) ex_.request_id = new_request_id();
+  stamp_response(res);
   if (!bfast_status.empty()) res.set(filter::status_header_name, bfast_status);
   res.body() = std::string(text);
   res.prepare_payload();
@@ -617,13 +664,20 @@ task<bool> proxy_session::reject(http::status status, reject_kind kind) {
   co_return false;
 }
 
-task<bool> proxy_session::send_upstream_error_status(bool timed_out, bool keep_ok) {
+void proxy_session::stamp_response(http::fields& res) {
+  if (res.count(http::field::date) == 0) res.set(http::field::date, current_http_date());
+  if (!ex_.request_id.empty()) res.set(filter::request_id_header, ex_.request_id);
+}
+
+task<bool> proxy_session::send_upstream_error_status(upstream_error_kind kind, bool timed_out,
+                                                     bool keep_ok) {
   ex_.decision = "error";
   ex_.reason = timed_out ? "upstream_timeout" : "upstream_error";
+  ex_.upstream_error = token(kind);
   co_return co_await send_simple(
       timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
       timed_out ? "upstream timed out\n" : "upstream unavailable\n",
-      keep_ok && client_keep_alive());
+      keep_ok && client_keep_alive(), filter::format_upstream_error_status(token(kind)));
 }
 
 void proxy_session::stream_reset() noexcept {
@@ -639,17 +693,26 @@ task<bool> proxy_session::send_upstream_error(bool keep_ok) {
     co_return false;
   }
   const upstream_failure& f = up_.failure();
-  if (f.detail.empty()) co_return co_await send_upstream_error_status(f.timed_out, keep_ok);
+  if (f.detail.empty())
+    co_return co_await send_upstream_error_status(f.kind, f.timed_out, keep_ok);
   ex_.decision = "error";
   ex_.reason = "upstream_tls";
+  ex_.upstream_error = token(f.kind);
   co_return co_await send_simple(http::status::bad_gateway, f.detail + "\n",
-                                 keep_ok && client_keep_alive());
+                                 keep_ok && client_keep_alive(),
+                                 filter::format_upstream_error_status(token(f.kind)));
 }
 
 void proxy_session::log(const filter::exchange_filter& ex_filter, clock_type::time_point started) {
   if (!s_.log.enabled()) return;
   access_entry e;
   e.client = client_address_;
+  e.real_client = ex_.real_client;
+  e.request_id = ex_.request_id;
+  e.user_agent = ex_.user_agent;
+  e.upstream_error = ex_.upstream_error;
+  e.response_in = ex_.response_in;
+  e.response_out = ex_.response_out;
   e.method = std::move(ex_.method);
   e.target = std::move(ex_.target);
   e.protocol = h2_stream_ ? "HTTP/2.0" : ex_.version == 10 ? "HTTP/1.0" : "HTTP/1.1";

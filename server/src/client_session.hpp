@@ -31,6 +31,9 @@ namespace http = beast::http;
 struct exchange_record {
   std::string method;
   std::string target;
+  std::string request_id;   // empty when the request_id setting is off
+  std::string user_agent;   // for the log only, bounded
+  std::string real_client;  // the client behind trusted proxies, when not the peer itself
   unsigned version = 11;
   bool client_keep_alive = true;
   unsigned status = 0;
@@ -41,6 +44,9 @@ struct exchange_record {
   std::uint64_t request_in = 0;
   std::uint64_t request_out = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t response_in = 0;   // a representation the proxy chose: the upstream's JSON bytes
+  std::uint64_t response_out = 0;  // ... and its body's bytes on the wire
+  std::string_view upstream_error;  // the upstream_error_kind token, when the upstream failed
   double upstream_ms = 0;
   bool aborted = false;
   std::size_t route_slot = route_labels::none;  // the route label of the metrics
@@ -120,6 +126,9 @@ class proxy_session {
   task<request_outcome> send_converted_body(std::string_view json);
   // A body the proxy would not convert: BFast-Status says why; `keep` once it was read whole.
   task<bool> refuse_request_body(http::status status, std::string_view reason, bool keep);
+  // What every response to the client carries: the exchange's X-Request-Id, and a Date when the
+  // upstream sent none (as nginx adds one).
+  void stamp_response(http::fields& res);
   // The upstream's header moves into the client's response; the parser keeps its framing state.
   http::response<http::buffer_body> response_from_upstream();
 
@@ -155,7 +164,9 @@ class proxy_session {
   // A 4xx of the proxy's own, then close: what follows on the connection cannot be trusted.
   task<bool> reject(http::status status, reject_kind kind);
 
-  task<bool> send_upstream_error_status(bool timed_out, bool keep_ok = true);
+  // A 502 or 504 of the proxy's own; BFast-Status names the kind of the upstream's failure.
+  task<bool> send_upstream_error_status(upstream_error_kind kind, bool timed_out,
+                                        bool keep_ok = true);
 
   // `keep_ok`: the request was read whole, so the connection may carry the next one.
   task<bool> send_upstream_error(bool keep_ok = true);

@@ -35,7 +35,9 @@ TEST(decide_on_headers, table) {
       {"204", 204, {}, true, true, false, reason::status, false, true},
       {"206", 206, {{"Content-Type", "application/json"}}, true, true, false, reason::status,
        false, true},
-      {"304", 304, {}, false, true, false, reason::status, false, false},
+      {"304", 304, {}, false, true, false, reason::status, true, false},
+      {"304 html", 304, {{"Content-Type", "text/html"}}, false, true, false, reason::status, false,
+       false},
       {"html", 200, {{"Content-Type", "text/html"}}, true, true, false, reason::not_json, false,
        true},
       {"sse", 200, {{"Content-Type", "text/event-stream"}}, true, true, false, reason::not_json,
@@ -155,6 +157,35 @@ TEST(client_hints, socket_measure_only_raises_rtt_and_lifts_the_capped_downlink)
   client_network n;
   n.rtt_ms = 50;
   EXPECT_EQ(with_socket_measure(n, {{}, {}, 640'000}).window_bytes, 640'000u);
+}
+
+TEST(decide_on_headers, a_not_modified_varies_as_its_200_would) {
+  exchange_facts plain;  // a client that did not ask for B-FAST: its 200 still varies
+  http::fields bare;
+  bare.set(http::field::etag, "\"v1\"");
+  header_decision d = decide_on_headers(304, bare, plain);
+  EXPECT_FALSE(d.transform);
+  EXPECT_EQ(d.why, reason::status);
+  EXPECT_TRUE(d.vary_accept);
+  EXPECT_FALSE(d.status_header);
+
+  http::fields html;
+  html.set(http::field::content_type, "text/html");
+  EXPECT_FALSE(decide_on_headers(304, html, plain).vary_accept);
+  http::fields fixed;
+  fixed.set(http::field::cache_control, "max-age=60, no-transform");
+  EXPECT_FALSE(decide_on_headers(304, fixed, plain).vary_accept);
+  http::fields coded;
+  coded.set(http::field::content_encoding, "gzip");
+  EXPECT_FALSE(decide_on_headers(304, coded, plain).vary_accept);
+  exchange_facts off;
+  off.route_enabled = false;
+  EXPECT_FALSE(decide_on_headers(304, bare, off).vary_accept);
+}
+
+TEST(status_header, upstream_error) {
+  EXPECT_EQ(format_upstream_error_status("connect_refused"),
+            "upstream_error; reason=connect_refused");
 }
 
 }  // namespace

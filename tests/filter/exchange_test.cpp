@@ -181,5 +181,25 @@ TEST(exchange_filter, a_not_modified_keeps_the_json_tag_the_client_held) {
   }
 }
 
+TEST(exchange_filter, a_not_modified_for_json_carries_the_vary_of_its_200) {
+  tally t;
+  for (const char* accept : {"application/json", "application/x-bfast, application/json;q=0.9"}) {
+    exchange_filter f(t);
+    request_facts r = accepting(accept);
+    r.if_none_match = "\"abc\"";
+    f.on_request(r, route_facts{});
+    http::fields ok = json_response();
+    // The JSON variant's 200: passed through, or chosen by the proxy when it had the choice.
+    if (f.on_response_header(200, ok).transform) f.json_chosen(ok, json_body{});
+    exchange_filter g(t);
+    g.on_request(r, route_facts{});
+    http::fields res;
+    res.set(http::field::etag, "\"abc\"");
+    (void)g.on_response_header(304, res);
+    EXPECT_EQ(res[http::field::vary], ok[http::field::vary]) << accept;
+    EXPECT_EQ(res[http::field::vary], "Accept, Accept-Encoding") << accept;
+  }
+}
+
 }  // namespace
 }  // namespace bfast::filter

@@ -107,5 +107,10 @@ TEST(list_contains, directives) {
   EXPECT_FALSE(list_contains("", "no-transform"));
 }
 
+TEST(http_date, imf_fixdate) {
+  EXPECT_EQ(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
 }  // namespace
 }  // namespace bfast::filter

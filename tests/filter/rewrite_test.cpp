@@ -163,5 +163,35 @@ TEST(rewrite_not_modified_for_variant, etag_and_vary) {
   EXPECT_EQ(f[http::field::vary], "Accept, Accept-Encoding");
 }
 
+TEST(merged_accept_ch, upstream_first_then_the_proxys_without_repeats) {
+  EXPECT_EQ(merged_accept_ch(""), "RTT, Downlink, ECT, Save-Data");
+  EXPECT_EQ(merged_accept_ch("Sec-CH-UA-Platform, downlink"),
+            "Sec-CH-UA-Platform, downlink, RTT, ECT, Save-Data");
+  EXPECT_EQ(merged_accept_ch(" , DPR,,DPR "), "DPR, RTT, Downlink, ECT, Save-Data");
+  EXPECT_EQ(merged_accept_ch("rtt, ect, save-data, DOWNLINK"), "rtt, ect, save-data, DOWNLINK");
+}
+
+TEST(merge_accept_ch, keeps_the_upstreams_hints_on_every_rewrite) {
+  http::fields f;
+  f.insert("Accept-CH", "Sec-CH-UA-Model");
+  f.insert("Accept-CH", "Viewport-Width, RTT");
+  header_decision d;
+  d.status_header = true;
+  rewrite_passthrough_response(f, d, reason::not_acceptable);
+  EXPECT_EQ(f.count("Accept-CH"), 1u);
+  EXPECT_EQ(f["Accept-CH"], "Sec-CH-UA-Model, Viewport-Width, RTT, Downlink, ECT, Save-Data");
+
+  http::fields t;
+  t.set("Accept-CH", "Width");
+  transformed_body body;
+  rewrite_transformed_response(t, body);
+  EXPECT_EQ(t["Accept-CH"], "Width, RTT, Downlink, ECT, Save-Data");
+
+  http::fields j;
+  j.set("Accept-CH", "Width");
+  rewrite_json_response(j, json_body{});
+  EXPECT_EQ(j["Accept-CH"], "Width, RTT, Downlink, ECT, Save-Data");
+}
+
 }  // namespace
 }  // namespace bfast::filter

@@ -292,6 +292,20 @@ def raw_request(port, data, read_timeout=10):
         s.close()
 
 
+def access_log_entry(path, target):
+    """The access log line (a JSON object) for `target` in the log file at `path`; the log is
+    written as responses complete, so it is polled for."""
+    found = []
+
+    def seen():
+        with open(path) as f:
+            found[:] = [e for e in map(json.loads, f) if e["target"] == target]
+        return bool(found)
+
+    wait_for(seen, f"an access log line for {target}")
+    return found[0]
+
+
 def status_of(reply):
     """The status code of raw response bytes; 0 when they are not a response."""
     return int(reply.split(b" ", 2)[1]) if reply.startswith(b"HTTP/1.") else 0

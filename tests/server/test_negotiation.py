@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import CORPUS, Nginx, Proxy, curl, oracle_checks, raw_request, series_sum
+from harness import (CORPUS, Nginx, Proxy, access_log_entry, curl, oracle_checks, raw_request,
+                     series_sum)
 
 TWITTER = "/realworld/twitter.json"
 TINY = "/jsontestsuite/y_object.json"  # 26 bytes of JSON; its B-FAST message is 40
@@ -192,16 +193,8 @@ class AgreementTest(unittest.TestCase):
                 self.assertEqual(line["reason"], fields["reason"])
 
     def log_line(self, target):
-        # The log is written as responses complete; a bounded wait for the line.
-        for _ in range(200):
-            log_file.flush()
-            with open(log_path) as f:
-                for raw in f:
-                    entry = json.loads(raw)
-                    if entry["target"] == target:
-                        return entry
-            subprocess.run(["sleep", "0.05"])
-        self.fail(f"no access log line for {target}")
+        log_file.flush()
+        return access_log_entry(log_path, target)
 
 
 class RouteRuleTest(unittest.TestCase):

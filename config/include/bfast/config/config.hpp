@@ -77,6 +77,7 @@ struct proxy_config {
   std::uint64_t transform_inline_max_bytes = 32 * 1024;
   bool access_log = true;
   std::uint64_t access_log_buffer_bytes = 1ull << 20;  // queued lines past it are dropped
+  bool request_id = true;  // X-Request-Id made when the client sent none, sent up and back
   bool demo = false;
   bool http2 = true;  // h2 by ALPN on a TLS listener, h2c with prior knowledge on cleartext
   std::uint32_t http2_max_concurrent_streams = 100;

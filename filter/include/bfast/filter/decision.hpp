@@ -61,6 +61,10 @@ struct header_decision {
 [[nodiscard]] std::string media_type_of(std::string_view content_type);
 [[nodiscard]] bool is_json_media_type(std::string_view media_type) noexcept;
 
+// Whether a 304 stands for a 200 that would have varied with Accept: nothing it carries (a
+// Content-Type, a Content-Encoding, no-transform) shows that 200 was not eligible.
+[[nodiscard]] bool not_modified_may_vary(const http::fields& response);
+
 [[nodiscard]] header_decision decide_on_headers(unsigned status, const http::fields& response,
                                                 const exchange_facts& facts);
 
@@ -68,6 +72,9 @@ struct header_decision {
 [[nodiscard]] std::string format_passthrough_status(reason why);
 [[nodiscard]] std::string format_transcoded_status(std::string_view compress, std::size_t in,
                                                    std::size_t out, std::string_view policy_reason);
+// "upstream_error; reason=<kind>": a 502 or 504 the proxy made itself, the kind being the
+// upstream error's (connect_refused, header_timeout, ...), so a client tells it from the upstream's.
+[[nodiscard]] std::string format_upstream_error_status(std::string_view kind);
 // "json; coding=<identity|gzip|zstd>; in=N; out=M; reason=...": JSON was the faster choice.
 [[nodiscard]] std::string format_json_status(std::string_view coding, std::size_t in,
                                              std::size_t out, std::string_view policy_reason);

@@ -1,6 +1,7 @@
 // Header tables and checks a proxy applies to every message: hop-by-hop headers, the headers a
 // transformed body invalidates, and request framing (the request-smuggling rules).
 #pragma once
+#include <ctime>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ void strip_hop_by_hop(http::fields& fields);
 
 // `s` without its optional whitespace (RFC 9110 §5.6.3: spaces and tabs) at either end.
 [[nodiscard]] std::string_view trim_ows(std::string_view s) noexcept;
+
+// An IMF-fixdate (RFC 9110 §5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT", for a Date header.
+[[nodiscard]] std::string http_date(std::time_t t);
 
 enum class framing_error {
   none,

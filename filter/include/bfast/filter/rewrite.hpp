@@ -61,6 +61,12 @@ void add_negotiation_vary(http::fields& fields);
 [[nodiscard]] std::optional<std::string> map_if_none_match(std::string_view value,
                                                            bool keep_other_tags = false);
 
+// The upstream's Accept-CH hints and the proxy's, as one list: the upstream's first, in its
+// order, then the proxy's it lacks; names compare case-insensitively and none repeats.
+[[nodiscard]] std::string merged_accept_ch(std::string_view upstream);
+// Sets Accept-CH to that union, so the proxy never clobbers the hints an upstream asks for.
+void merge_accept_ch(http::fields& fields);
+
 // Headers of a passthrough response: hop-by-hop headers go; Vary and BFast-Status as decided.
 void rewrite_passthrough_response(http::fields& fields, const header_decision& d, reason why);
 
