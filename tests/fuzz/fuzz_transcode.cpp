@@ -82,7 +82,9 @@ poisons scan_poisons(std::string_view t) {
       if (rest.starts_with("\xEF\xBB\xBF") || ci(rest, "\\ufeff")) p.leading_bom = true;
       for (++i; i < t.size() && t[i] != '"'; ++i)
         if (t[i] == '\\') ++i;
-    } else if (t[i] == '-' && i + 1 < t.size() && t[i + 1] == '0') {
+    } else if (t[i] == '-' && i + 1 < t.size() && t[i + 1] == '0' &&
+               (i == 0 || std::string_view("[,: \t\n\r").find(t[i - 1]) != std::string_view::npos)) {
+      // A '-' that starts a number (not an exponent's sign).
       const char next = i + 2 < t.size() ? t[i + 2] : ' ';
       if (!(next >= '0' && next <= '9') && next != '.' && next != 'e' && next != 'E')
         p.negative_zero = true;

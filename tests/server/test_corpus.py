@@ -122,6 +122,7 @@ class FidelityTest(unittest.TestCase):
     def setUpClass(cls):
         cls.docs = fidelity_documents()
         cls.root = tempfile.mkdtemp(prefix="bfast-fidelity-")
+        os.chmod(cls.root, 0o755)  # nginx's workers may run as another user
         for route in ("auto", "always", "never", "packed"):
             os.makedirs(os.path.join(cls.root, route))
             for name, (text, _) in cls.docs.items():
