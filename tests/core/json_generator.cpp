@@ -196,6 +196,22 @@ generated_document json_generator::document() {
   depth_limit_ = 6;
   budget_ = 400;
   ws(out);
+  if (chance(1.0 / 64)) {
+    // Past the 1,000,000-byte parallel LZ4 threshold, low entropy: a run of one byte, or one
+    // small value repeated.
+    doc.shape = "large";
+    const std::size_t n = 1'000'000 + below(300'000);
+    if (chance(0.5)) {
+      out += '"' + std::string(n, static_cast<char>('a' + below(26))) + '"';
+    } else {
+      static constexpr const char* items[] = {"0", "1.5", "null", "\"x\"", "{\"k\":7}"};
+      const std::string item = items[below(std::size(items))];
+      out += '[' + item;
+      while (out.size() < n) out += ',' + item;
+      out += ']';
+    }
+    return doc;
+  }
   switch (below(8)) {
     case 0:
     case 1: {  // nested right up to the limit (depth 128 is fine), or one level beyond it
