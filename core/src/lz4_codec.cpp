@@ -52,11 +52,12 @@ bool lz4_compress_chunk(const std::uint8_t* src, std::size_t n, byte_buffer& dst
 // even when it is shorter than the prefix, so a parallel message must make that read fail. Ours
 // starts  [u32 total][u32 K][u32 6][u32 1][0x10 byte] ...  with K % 256 == 63, so the block it
 // reads from offset 4 starts with the token 0x3F (K's low byte). Match nibble 15: the token does
-// not "fit", so lz4_flex takes its checked path: 3 literals (K's other bytes; the input and the
-// output have room), then the offset u16 at bytes 8-9 = 6 (the first chunk's length), then the
-// match length 19 + byte 10 (0) = 19, which fits the output. With 3 bytes written and offset 6,
-// duplicate_slice computes 3 - 6, which overflows: OffsetOutOfBounds, whatever follows byte 10.
-// The one-byte chunks are valid blocks (one literal) for every decoder; there are 1..256 of them.
+// not "fit", so lz4_flex takes its checked path: 3 literals (K's other bytes, whatever K is; the
+// input and the output, total > 256 bytes, have room), then the offset u16 at bytes 8-9 = 6 (the
+// first chunk's length), then the match length 19 + byte 10 (0, a byte of that length) = 19,
+// which fits the output too. With 3 bytes written and offset 6, duplicate_slice computes 3 - 6
+// with overflowing_sub in both its branches: OffsetOutOfBounds, whatever follows byte 10.
+// The one-byte chunks are valid blocks (one literal) for every decoder; there are 1 to 512.
 struct parallel_plan {
   std::size_t fillers = 0;  // one-byte chunks, first
   std::size_t chunks = 0;   // then slices of chunk_bytes (the last one shorter)
