@@ -98,4 +98,19 @@ bool is_json_number(std::string_view t) noexcept {
   return json_number_syntax(t, is_integer);
 }
 
+bool may_hold_negative_zero(std::string_view t) noexcept {
+  const auto continues_number = [](char c) {
+    return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E';
+  };
+  const auto may_precede = [](char c) {
+    return c == '[' || c == ',' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  };
+  for (std::size_t i = t.find("-0"); i != std::string_view::npos; i = t.find("-0", i + 1)) {
+    if (i + 2 < t.size() && continues_number(t[i + 2])) continue;
+    if (i > 0 && !may_precede(t[i - 1])) continue;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace bfast::detail

@@ -76,6 +76,7 @@ transcode_error key_table::intern(std::string_view key, std::uint32_t& index) {
   // A new key: check what the decoders can carry before giving it an index.
   if (key.size() > max_key_bytes) return transcode_error::key_too_long;
   if (key == "__proto__") return transcode_error::proto_key;
+  if (starts_with_bom(key)) return transcode_error::leading_bom;
   if (is_filler_index(static_cast<std::uint32_t>(keys_.size()))) {
     keys_.emplace_back();
     encoded_bytes_ += 1;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "bfast/compress.hpp"
@@ -46,23 +47,57 @@ bool lz4_compress_chunk(const std::uint8_t* src, std::size_t n, byte_buffer& dst
   return true;
 }
 
+// Why a parallel message starts with one-byte chunks. The deployed Python decoder (lz4_flex 0.11.5,
+// safe decoder) first reads the whole message as one size-prepended block and keeps the output
+// even when it is shorter than the prefix, so a parallel message must make that read fail. Ours
+// starts  [u32 total][u32 K][u32 6][u32 1][0x10 byte] ...  with K % 256 == 63, so the block it
+// reads from offset 4 starts with the token 0x3F (K's low byte). Match nibble 15: the token does
+// not "fit", so lz4_flex takes its checked path: 3 literals (K's other bytes, whatever K is; the
+// input and the output, total > 256 bytes, have room), then the offset u16 at bytes 8-9 = 6 (the
+// first chunk's length), then the match length 19 + byte 10 (0, a byte of that length) = 19,
+// which fits the output too. With 3 bytes written and offset 6, duplicate_slice computes 3 - 6
+// with overflowing_sub in both its branches: OffsetOutOfBounds, whatever follows byte 10.
+// The one-byte chunks are valid blocks (one literal) for every decoder; there are 1 to 512.
+struct parallel_plan {
+  std::size_t fillers = 0;  // one-byte chunks, first
+  std::size_t chunks = 0;   // then slices of chunk_bytes (the last one shorter)
+};
+
+inline constexpr std::size_t lenient_read_token = 0x3F;
+inline constexpr std::size_t max_filler_chunks = 512;
+inline constexpr std::size_t filler_chunk_bytes = 4 + 4 + 2;  // [L = 6][size = 1][0x10, byte]
+
+// Empty when the message is too small for the chunk size to reach K % 256 == 63.
+std::optional<parallel_plan> plan_parallel(std::size_t total, std::size_t chunk_bytes) noexcept {
+  // Each filler adds one chunk and takes one byte from the slices, which lose a chunk at most
+  // once per chunk_bytes fillers, so with chunk_bytes >= 2 every residue comes within 512.
+  // The fillers are the message's first bytes, never the collision byte: f < total - 1.
+  for (std::size_t f = 1; f <= max_filler_chunks && f + 1 < total; ++f) {
+    const std::size_t slices = (total - f + chunk_bytes - 1) / chunk_bytes;
+    if ((f + slices) % 256 == lenient_read_token) return parallel_plan{f, slices};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct lz4_compressor::impl {
   compress_arena* arena = nullptr;
   lz4_options options;
-  std::vector<byte_buffer> slots;  // slots[i]: chunk i, as [u32 size][block]
+  std::vector<byte_buffer> slots;  // slots[i]: the slice after the fillers, as [u32 size][block]
   byte_buffer tail;                // the last chunk plus the magic-collision byte
   std::atomic<bool> failed{false};
 
   [[nodiscard]] int resolve_threads(int threads) const noexcept;
 
-  // Chunk i of a `total`-byte message whose first `have` bytes are in `src` (have is total or
-  // total - 1, when the last byte is the collision byte that is not stored).
-  void compress_slot(std::size_t i, const std::uint8_t* src, std::size_t have, std::size_t total);
+  // Slice i (after the fillers) of a `total`-byte message whose first `have` bytes are in `src`
+  // (have is total or total - 1, when the last byte is the collision byte that is not stored).
+  void compress_slot(std::size_t i, std::size_t fillers, const std::uint8_t* src, std::size_t have,
+                     std::size_t total);
 
-  // out = [u32 total][u32 K] then K x [u32 L][slot bytes].
-  void assemble_parallel(std::size_t total, std::size_t chunks, byte_buffer& out) const;
+  // out = [u32 total][u32 K] then the fillers, then [u32 L][slot bytes] for each slice.
+  void assemble_parallel(std::size_t total, const parallel_plan& plan, const std::uint8_t* src,
+                         byte_buffer& out) const;
 };
 
 message_layout lz4_layout_for(std::size_t message_bytes, const lz4_options& options) noexcept {
@@ -77,7 +112,7 @@ std::size_t lz4_compress_bound(std::size_t message_bytes, const lz4_options& opt
   if (lz4_layout_for(message_bytes, options) == message_layout::lz4_single || chunk_bytes == 0)
     return 4 + total + total / 255 + 16;
   const std::size_t chunks = (total + chunk_bytes - 1) / chunk_bytes;
-  return 8 + chunks * 8 + total + total / 255 + 16 * chunks;
+  return 8 + chunks * 8 + total + total / 255 + 16 * chunks + max_filler_chunks * filler_chunk_bytes;
 }
 
 int lz4_compressor::impl::resolve_threads(int threads) const noexcept {
@@ -86,9 +121,10 @@ int lz4_compressor::impl::resolve_threads(int threads) const noexcept {
   return threads;
 }
 
-void lz4_compressor::impl::compress_slot(std::size_t i, const std::uint8_t* src, std::size_t have,
+void lz4_compressor::impl::compress_slot(std::size_t i, std::size_t fillers,
+                                         const std::uint8_t* src, std::size_t have,
                                          std::size_t total) {
-  const std::size_t begin = i * options.sizes.chunk_bytes;
+  const std::size_t begin = fillers + i * options.sizes.chunk_bytes;
   const std::size_t len = std::min(options.sizes.chunk_bytes, total - begin);
   const std::uint8_t* p = src + begin;
   if (begin + len > have) {
@@ -104,16 +140,24 @@ void lz4_compressor::impl::compress_slot(std::size_t i, const std::uint8_t* src,
     failed.store(true, std::memory_order_relaxed);
 }
 
-void lz4_compressor::impl::assemble_parallel(std::size_t total, std::size_t chunks,
-                                             byte_buffer& out) const {
-  std::size_t size = 8;
-  for (std::size_t i = 0; i < chunks; ++i) size += 4 + slots[i].size();
+void lz4_compressor::impl::assemble_parallel(std::size_t total, const parallel_plan& plan,
+                                             const std::uint8_t* src, byte_buffer& out) const {
+  std::size_t size = 8 + plan.fillers * filler_chunk_bytes;
+  for (std::size_t i = 0; i < plan.chunks; ++i) size += 4 + slots[i].size();
   out.clear();
   std::uint8_t* p = out.ensure(size);
   store_u32(p, static_cast<std::uint32_t>(total));
-  store_u32(p + 4, static_cast<std::uint32_t>(chunks));
+  store_u32(p + 4, static_cast<std::uint32_t>(plan.fillers + plan.chunks));
   p += 8;
-  for (std::size_t i = 0; i < chunks; ++i) {
+  // Written by hand rather than by the codec, so the first bytes are what the proof above says.
+  for (std::size_t i = 0; i < plan.fillers; ++i) {
+    store_u32(p, 6);
+    store_u32(p + 4, 1);
+    p[8] = 0x10;  // one literal, no match
+    p[9] = src[i];
+    p += filler_chunk_bytes;
+  }
+  for (std::size_t i = 0; i < plan.chunks; ++i) {
     store_u32(p, static_cast<std::uint32_t>(slots[i].size()));
     std::memcpy(p + 4, slots[i].data(), slots[i].size());
     p += 4 + slots[i].size();
@@ -165,6 +209,12 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
   const std::size_t total = n + (r.collision_padded ? 1 : 0);
   r.message_bytes = total;
   r.layout = lz4_layout_for(n, o);
+  std::optional<parallel_plan> plan;
+  if (r.layout == message_layout::lz4_parallel) {
+    plan = plan_parallel(total, o.sizes.chunk_bytes);
+    // Too small for the chunk size to make a parallel message the lenient read refuses.
+    if (!plan) r.layout = message_layout::lz4_single;
+  }
   m.failed.store(false, std::memory_order_relaxed);
 
   if (r.layout == message_layout::lz4_single) {
@@ -195,10 +245,10 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
     r.error = compress_error::too_large;
     return r;
   }
-  const std::size_t chunks = (total + o.sizes.chunk_bytes - 1) / o.sizes.chunk_bytes;
+  const std::size_t chunks = plan->chunks;
   if (m.slots.size() < chunks) m.slots.resize(chunks);
   const int t = m.resolve_threads(threads);
-  auto job = [&](std::size_t i) { m.compress_slot(i, message.data(), n, total); };
+  auto job = [&](std::size_t i) { m.compress_slot(i, plan->fillers, message.data(), n, total); };
   if (t <= 1 || chunks == 1) {
     for (std::size_t i = 0; i < chunks; ++i) job(i);
   } else {
@@ -208,8 +258,8 @@ compress_result lz4_compressor::compress(std::span<const std::uint8_t> message, 
     r.error = compress_error::codec_failed;
     return r;
   }
-  m.assemble_parallel(total, chunks, out);
-  r.chunks = chunks;
+  m.assemble_parallel(total, *plan, message.data(), out);
+  r.chunks = plan->fillers + chunks;
   r.wire_bytes = out.size();
   return r;
 }

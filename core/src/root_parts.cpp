@@ -8,6 +8,7 @@
 #include "bfast/compress_arena.hpp"
 #include "bfast/format.hpp"
 #include "bfast/padded_view.hpp"
+#include "json_text.hpp"
 #include "key_remap.hpp"
 #include "parser_memory.hpp"
 #include "walkers.hpp"
@@ -55,7 +56,9 @@ bool root_parts::transcode_part(part& p, std::string_view text, const transcode_
   p.keys.clear();
   p.body.clear();
   walk_context ctx{p.keys, body_writer(p.body), options};
-  return walk_dom_elements(elements, ctx, p.count) == transcode_error::ok && p.count > 0;
+  if (walk_dom_elements(elements, ctx, p.count) != transcode_error::ok || p.count == 0) return false;
+  // A zero that may have been "-0" sends the text to the whole transcoder, which tells them apart.
+  return !(ctx.zero_integer && may_hold_negative_zero(text));
 }
 
 bool root_parts::merge_keys(key_table& keys) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bfast/format.hpp"
+#include "json_text.hpp"
 #include "key_table.hpp"
 #include "parser_memory.hpp"
 #include "root_parts.hpp"
@@ -57,6 +58,17 @@ struct transcoder::impl {
     // What the parts held is not kept beside what the whole now needs (see memory_bound).
     parts.release();
     return false;
+  }
+
+  // Valid JSON the DOM walk took, walked again by the on-demand parser, which sees "-0" as such.
+  transcode_result walk_tokens(std::string_view json, byte_buffer& out) {
+    const detail::ondemand_outcome walked = walk_slow(json);
+    if (walked.error != transcode_error::ok) {
+      reset();
+      return {walked.error, 0, reason_token(walked.error)};
+    }
+    assemble(out);
+    return {};
   }
 
   // Copies `text` as "[" text "]" plus padding, so the on-demand walk sees a scalar root as an
@@ -164,6 +176,7 @@ struct transcoder::impl {
       reset();
       return {err, 0, reason_token(err)};
     }
+    if (ctx.zero_integer && detail::may_hold_negative_zero(json.text())) return walk_tokens(json.text(), out);
     assemble(out);
     return {};
   }

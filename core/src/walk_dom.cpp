@@ -20,10 +20,16 @@ class dom_walker {
       case element_type::STRING: {
         std::string_view s = e.get_string().value_unsafe();
         if (s.size() > UINT32_MAX) return transcode_error::too_large;
+        if (starts_with_bom(s)) return transcode_error::leading_bom;
         w_.write_string(s);
         return transcode_error::ok;
       }
-      case element_type::INT64: w_.write_int(e.get_int64().value_unsafe()); return transcode_error::ok;
+      case element_type::INT64: {
+        const std::int64_t i = e.get_int64().value_unsafe();
+        if (i == 0) ctx_.zero_integer = true;
+        w_.write_int(i);
+        return transcode_error::ok;
+      }
       case element_type::UINT64: {
         // The DOM only types an integer as UINT64 when it does not fit an int64.
         w_.write_big_uint(e.get_uint64().value_unsafe());
@@ -61,7 +67,7 @@ class dom_walker {
     // An empty array has no floats to pack, whatever the minimum says.
     if (ctx_.options.pack_float_arrays && count > 0 && count >= ctx_.options.pack_float_min &&
         all_doubles(arr)) {
-      if (depth + 1 > max_depth) return transcode_error::too_deep;
+      // One 0x90 value at `depth`: its doubles are payload, not values one deeper.
       w_.begin_float_array(static_cast<std::uint32_t>(count));
       for (element child : arr) w_.write_packed_double(child.get_double().value_unsafe());
       return transcode_error::ok;

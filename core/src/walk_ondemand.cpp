@@ -34,6 +34,7 @@ class ondemand_walker {
         std::string_view s;
         if (fail(v.get_string().get(s))) return transcode_error::invalid_json;
         if (s.size() > UINT32_MAX) return transcode_error::too_large;
+        if (starts_with_bom(s)) return transcode_error::leading_bom;
         w_.write_string(s);
         return transcode_error::ok;
       }
@@ -110,6 +111,8 @@ class ondemand_walker {
       return transcode_error::invalid_json;
     }
     if (is_integer) {
+      // JSON.parse gives -0, the TypeScript decoder +0 from any integer tag, and Python an int.
+      if (token == "-0") return transcode_error::negative_zero;
       std::int64_t i;
       if (v.get_int64().get(i) == simdjson::SUCCESS) {
         w_.write_int(i);

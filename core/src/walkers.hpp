@@ -14,6 +14,8 @@ struct walk_context {
   key_table& keys;
   body_writer writer;
   const transcode_options& options;
+  // The DOM reads "-0" as the integer 0: a zero seen by walk_dom may have been "-0".
+  bool zero_integer = false;
 };
 
 [[nodiscard]] transcode_error walk_dom(simdjson::dom::element root, walk_context& ctx);

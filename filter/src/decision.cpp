@@ -11,6 +11,7 @@ constexpr std::array<std::string_view, reason_count> reason_tokens{
     "transcoded", "json_chosen", "not_acceptable", "route_disabled", "status",        "not_json",
     "no_transform", "encoded",      "too_large",      "overloaded",    "invalid_json",
     "key_too_long", "too_many_keys", "too_deep",      "lone_surrogate", "proto_key",
+    "leading_bom",  "negative_zero",
 };
 
 }  // namespace
@@ -30,6 +31,8 @@ reason reason_from(transcode_error e) noexcept {
     case transcode_error::lone_surrogate: return reason::lone_surrogate;
     case transcode_error::proto_key: return reason::proto_key;
     case transcode_error::too_large: return reason::too_large;
+    case transcode_error::leading_bom: return reason::leading_bom;
+    case transcode_error::negative_zero: return reason::negative_zero;
   }
   return reason::invalid_json;
 }

@@ -15,6 +15,7 @@
 #include "bfast/format.hpp"
 #include "bfast/transcoder.hpp"
 #include "bfast/transport.hpp"
+#include "lenient_lz4.hpp"
 #include "test_support.hpp"
 
 namespace bfast {
@@ -160,7 +161,9 @@ TEST(lz4_compress, layout_follows_the_configurable_threshold) {
   o.sizes.chunk_bytes = 64 * 1024;
   (void)compress_with(plain.bytes, o, nullptr, 0, &r);
   EXPECT_EQ(r.layout, message_layout::lz4_parallel);
-  EXPECT_EQ(r.chunks, (plain.bytes.size() + o.sizes.chunk_bytes - 1) / o.sizes.chunk_bytes);
+  // One-byte chunks first, then slices of chunk_bytes: K % 256 == 63 (see lz4_codec.cpp).
+  EXPECT_EQ(r.chunks % 256, 63u);
+  EXPECT_GE(r.chunks, (plain.bytes.size() + o.sizes.chunk_bytes - 1) / o.sizes.chunk_bytes);
   EXPECT_LE(r.wire_bytes, lz4_compress_bound(plain.bytes.size(), o));
 }
 
@@ -181,6 +184,120 @@ TEST(lz4_compress, hc_level_round_trips_and_is_not_larger) {
   const std::vector<std::uint8_t> b = compress_with(plain.bytes, hc, &test_arena());
   EXPECT_LE(b.size(), a.size());
   EXPECT_EQ(decode_json(b), decode_json(plain.bytes));
+}
+
+// --- the parallel layout against the deployed Python decoder's first, lenient read ------------
+// It reads the whole message as one size-prepended block and keeps a short output; a parallel
+// message must make that read fail (the construction and its proof are in lz4_codec.cpp).
+
+std::vector<std::uint8_t> message_of(const std::string& json) {
+  const test::encoded e = test::encode(json);
+  EXPECT_TRUE(e.result.ok()) << reason_token(e.result.error);
+  return e.bytes;
+}
+
+// The layout before the construction: K slices of chunk bytes, each [u32 L][u32 n][block].
+std::vector<std::uint8_t> plain_parallel(std::span<const std::uint8_t> m, std::size_t chunk) {
+  const std::size_t k = (m.size() + chunk - 1) / chunk;
+  std::vector<std::uint8_t> out(8);
+  store_u32(out.data(), static_cast<std::uint32_t>(m.size()));
+  store_u32(out.data() + 4, static_cast<std::uint32_t>(k));
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::vector<std::uint8_t> one = compress_with(
+        m.subspan(i * chunk, std::min(chunk, m.size() - i * chunk)), forced(message_layout::lz4_single));
+    const std::size_t at = out.size();
+    out.resize(at + 4);
+    store_u32(out.data() + at, static_cast<std::uint32_t>(one.size()));
+    out.insert(out.end(), one.begin(), one.end());
+  }
+  return out;
+}
+
+TEST(lz4_parallel_layout, the_lenient_model_reproduces_the_misread) {
+  // A root string of 1,048,564 'a': 1,048,575 message bytes, the case the Python decoder failed.
+  const std::vector<std::uint8_t> m = message_of("\"" + std::string(1048564, 'a') + "\"");
+  ASSERT_EQ(m.size(), 1048575u);
+  const std::vector<std::uint8_t> old = plain_parallel(m, 256 * 1024);
+  EXPECT_TRUE(test::lenient_single_block_accepts(old));
+  EXPECT_FALSE(test::oracles_accept("\"" + std::string(1048564, 'a') + "\"", old, "plain_parallel_a", true));
+  // A true single block is accepted, as it must be.
+  EXPECT_TRUE(test::lenient_single_block_accepts(compress_with(m, forced(message_layout::lz4_single))));
+}
+
+TEST(lz4_parallel_layout, starts_with_the_construction_and_the_lenient_read_fails) {
+  const std::string json = "\"" + std::string(1048564, 'a') + "\"";
+  const std::vector<std::uint8_t> m = message_of(json);
+  compress_result r;
+  const std::vector<std::uint8_t> wire = compress_with(m, lz4_options{}, &test_arena(), 0, &r);
+  ASSERT_EQ(r.layout, message_layout::lz4_parallel);
+  EXPECT_EQ(load_u32(wire.data() + 4) % 256, 63u);
+  EXPECT_EQ(r.chunks, load_u32(wire.data() + 4));
+  EXPECT_EQ(load_u32(wire.data() + 8), 6u);   // the first chunk: 6 bytes,
+  EXPECT_EQ(load_u32(wire.data() + 12), 1u);  // holding one byte of the message
+  EXPECT_EQ(wire[16], 0x10);
+  EXPECT_FALSE(test::lenient_single_block_accepts(wire));
+  EXPECT_EQ(decode_json(wire), decode_json(m));
+  EXPECT_TRUE(test::oracles_accept(json, wire, "parallel_a_1048564"));
+}
+
+TEST(lz4_parallel_layout, every_size_and_chunk_size_keeps_the_lenient_read_failing) {
+  // Sizes around the chunk counts where K crosses 63 and 319, and small chunks; the model is
+  // checked against the real decoder on the corpus and in the CLI and proxy suites.
+  std::vector<std::uint8_t> base(300000);
+  std::uint32_t x = 12345;
+  for (std::uint8_t& b : base) {
+    x = x * 1103515245u + 12345u;
+    b = static_cast<std::uint8_t>((x >> 16) % 4);  // low entropy
+  }
+  // An empty root string; decoders ignore the trailing bytes, which fill the message.
+  const std::uint8_t head[] = {'B', 'F', 0, 1, 0, 0, tag::string, 0, 0, 0, 0};
+  std::memcpy(base.data(), head, sizeof head);
+  std::size_t parallel = 0, single = 0;
+  for (const std::size_t chunk : {std::size_t{2}, std::size_t{64}, std::size_t{1000}, std::size_t{4096}}) {
+    for (std::size_t n = 257; n < base.size(); n = n * 5 / 4 + 1) {
+      lz4_options o = forced(message_layout::lz4_parallel, chunk);
+      compress_result r;
+      const std::vector<std::uint8_t> wire =
+          compress_with(std::span(base).first(n), o, nullptr, 0, &r);
+      SCOPED_TRACE(std::to_string(chunk) + " / " + std::to_string(n));
+      ASSERT_TRUE(r.ok());
+      if (r.layout == message_layout::lz4_single) {
+        ++single;  // too small for K % 256 == 63 at this chunk size
+        continue;
+      }
+      ++parallel;
+      EXPECT_EQ(r.chunks % 256, 63u);
+      EXPECT_FALSE(test::lenient_single_block_accepts(wire));
+      message_info info;
+      ASSERT_TRUE(inspect_message(wire, info).ok());
+      EXPECT_EQ(info.chunks, r.chunks);
+      EXPECT_EQ(decode_json(wire), decode_json(std::span(base).first(n)));
+    }
+  }
+  EXPECT_GT(parallel, 40u);
+  EXPECT_GT(single, 0u);
+}
+
+TEST(lz4_parallel_layout, generated_records_and_runs_past_1_mb_satisfy_both_oracles) {
+  const std::string records = sample_records_json(9000);
+  std::vector<std::string> docs{records, "[" + std::string(1200000, '7') + "]",
+                                "\"" + std::string(1100000, ' ') + "\"",
+                                "[" + [] {
+                                  std::string s;
+                                  for (int i = 0; i < 300000; ++i) s += i ? ",0" : "0";
+                                  return s;
+                                }() + "]"};
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const std::vector<std::uint8_t> m = message_of(docs[i]);
+    SCOPED_TRACE(std::to_string(i) + ": " + std::to_string(m.size()) + " bytes");
+    compress_result r;
+    const std::vector<std::uint8_t> wire = compress_with(m, lz4_options{}, &test_arena(), 0, &r);
+    if (m.size() >= 1'000'000) {
+      EXPECT_EQ(r.layout, message_layout::lz4_parallel);
+    }
+    EXPECT_FALSE(r.layout == message_layout::lz4_parallel && test::lenient_single_block_accepts(wire));
+    EXPECT_TRUE(test::oracles_accept(docs[i], wire, "parallel_doc_" + std::to_string(i)));
+  }
 }
 
 // --- determinism: the bytes do not depend on threads or on the pipeline -------------------------
@@ -336,7 +453,14 @@ TEST(lz4_decode, inspect_lists_the_chunks) {
   message_info info;
   ASSERT_TRUE(inspect_message(wire, info).ok());
   EXPECT_EQ(info.layout, message_layout::lz4_parallel);
-  ASSERT_EQ(info.chunk_list.size(), (plain.size() + 8191) / 8192);
+  ASSERT_EQ(info.chunk_list.size() % 256, 63u);
+  // One-byte chunks first, then slices of 8192 bytes, the last one shorter.
+  std::size_t fillers = 0;
+  while (fillers < info.chunk_list.size() && info.chunk_list[fillers].message_bytes == 1) ++fillers;
+  EXPECT_GE(fillers, 1u);
+  for (std::size_t i = fillers; i + 1 < info.chunk_list.size(); ++i) {
+    EXPECT_EQ(info.chunk_list[i].message_bytes, 8192u) << i;
+  }
   std::size_t sum = 0, wire_sum = 8;
   for (const lz4_chunk_info& c : info.chunk_list) {
     sum += c.message_bytes;

@@ -38,6 +38,11 @@ TEST_P(golden, transcode_is_byte_exact) {
   transcoder t;
   byte_buffer out;
   const transcode_result r = t.transcode(json, out);
+  // The reference writes the integer -0 as 0, which TypeScript clients read as +0.
+  if (expected_outcome(json_path) != transcode_error::ok) {
+    EXPECT_EQ(r.error, expected_outcome(json_path));
+    return;
+  }
   ASSERT_TRUE(r.ok()) << reason_token(r.error) << " " << r.detail;
   ASSERT_EQ(out.view(), want) << first_difference(want, out.view());
   EXPECT_EQ(t.last_stats().bfast_bytes, want.size());
@@ -55,6 +60,10 @@ TEST_P(golden, transcode_with_caller_padding_is_byte_exact) {
   transcoder t;
   byte_buffer out;
   const transcode_result r = t.transcode(padded_view::of(json), out);
+  if (expected_outcome(json_path) != transcode_error::ok) {
+    EXPECT_EQ(r.error, expected_outcome(json_path));
+    return;
+  }
   ASSERT_TRUE(r.ok()) << reason_token(r.error);
   ASSERT_EQ(out.view(), read_file(bfast_path));
 }
@@ -79,6 +88,10 @@ TEST(golden_set, one_transcoder_reused_across_all_files_stays_exact) {
       fs::path json_path = bfast_path;
       json_path.replace_extension(".json");
       const transcode_result r = t.transcode(read_file(json_path), out);
+      if (expected_outcome(json_path) != transcode_error::ok) {
+        ASSERT_EQ(r.error, expected_outcome(json_path)) << bfast_path;
+        continue;
+      }
       ASSERT_TRUE(r.ok()) << bfast_path;
       ASSERT_EQ(out.view(), read_file(bfast_path)) << bfast_path;
     }

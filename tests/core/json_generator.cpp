@@ -8,7 +8,7 @@ namespace bfast::test {
 namespace {
 
 constexpr const char* edge_integers[] = {
-    "0", "1", "7", "8", "-0", "-1", "-7", "-8", "127", "128", "255", "256", "-129",
+    "0", "1", "7", "8", "-1", "-7", "-8", "127", "128", "255", "256", "-129",
     "2147483647", "2147483648", "-2147483649", "4294967295", "4294967296",
     "9007199254740991", "9007199254740992", "9007199254740993", "-9007199254740993",
     "9223372036854775807", "-9223372036854775808", "9223372036854775808",
@@ -53,6 +53,7 @@ void json_generator::string(std::string& out, std::size_t max_chars) {
       case 2: {  // a BMP escape outside the surrogates
         std::uint32_t cp = static_cast<std::uint32_t>(1 + below(0xFFFE));
         if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0x20AC;
+        if (cp == 0xFEFF && i == 0) cp = 0x20AC;  // a leading U+FEFF is a poison of its own
         append_u_escape(out, cp, chance(0.5));
         break;
       }
@@ -63,8 +64,9 @@ void json_generator::string(std::string& out, std::size_t max_chars) {
         break;
       }
       case 4: {  // raw multi-byte UTF-8
-        static constexpr std::uint32_t cps[] = {0xE9, 0x3B1, 0x20AC, 0x4E2D, 0xFFFD, 0x1F600, 0x10FFFF, 0x7FF, 0x800};
-        append_utf8(out, cps[below(9)]);
+        static constexpr std::uint32_t cps[] = {0xE9, 0x3B1, 0x20AC, 0x4E2D, 0xFFFD, 0x1F600, 0x10FFFF, 0x7FF, 0x800, 0xFEFF};
+        // U+FEFF is exact anywhere but first (see the leading_bom poison).
+        append_utf8(out, i == 0 ? 0xE9 : cps[below(std::size(cps))]);
         break;
       }
       default: out += static_cast<char>('a' + below(26)); break;
@@ -194,6 +196,22 @@ generated_document json_generator::document() {
   depth_limit_ = 6;
   budget_ = 400;
   ws(out);
+  if (chance(1.0 / 64)) {
+    // Past the 1,000,000-byte parallel LZ4 threshold, low entropy: a run of one byte, or one
+    // small value repeated.
+    doc.shape = "large";
+    const std::size_t n = 1'000'000 + below(300'000);
+    if (chance(0.5)) {
+      out += '"' + std::string(n, static_cast<char>('a' + below(26))) + '"';
+    } else {
+      static constexpr const char* items[] = {"0", "1.5", "null", "\"x\"", "{\"k\":7}"};
+      const std::string item = items[below(std::size(items))];
+      out += '[' + item;
+      while (out.size() < n) out += ',' + item;
+      out += ']';
+    }
+    return doc;
+  }
   switch (below(8)) {
     case 0:
     case 1: {  // nested right up to the limit (depth 128 is fine), or one level beyond it
@@ -249,11 +267,24 @@ generated_document json_generator::document() {
       budget_ = 60;
       array(inner, 2, 1 + below(5));
       std::string poison;
-      switch (below(3)) {
+      switch (below(5)) {
         case 0:
           poison = chance(0.5) ? "\"x\\ud800y\"" : "\"\\udc00\"";
           doc.expected = transcode_error::lone_surrogate;
           break;
+        case 3: {  // U+FEFF first in a string value or a key, escaped or raw
+          static constexpr const char* boms[] = {"\"\\ufeff\"", "\"\\uFEFFx\"", "\"\xEF\xBB\xBFx\"",
+                                                 "{\"\\ufeffk\":1}", "{\"\xEF\xBB\xBF\":[]}"};
+          poison = boms[below(std::size(boms))];
+          doc.expected = transcode_error::leading_bom;
+          break;
+        }
+        case 4: {  // the integer -0, which JSON.parse keeps negative
+          static constexpr const char* zeros[] = {"-0", " -0 ", "{\"z\":-0}", "[-0]", "[0,\n-0]"};
+          poison = zeros[below(std::size(zeros))];
+          doc.expected = transcode_error::negative_zero;
+          break;
+        }
         case 1:
           poison = "{\"" + std::string(256 + below(10), 'L') + "\":1}";
           doc.expected = transcode_error::key_too_long;

@@ -1,4 +1,5 @@
-// JSONTestSuite: y_ documents are accepted, n_ documents are refused as invalid JSON, and each
+// JSONTestSuite: y_ documents are accepted (but for the integer -0, valid JSON that is refused as
+// negative_zero), n_ documents are refused as invalid JSON, and each
 // i_ document gets the outcome documented here. Nothing crashes (the sanitizer build runs this).
 //
 // Our choices for i_: numbers beyond i64 or the double range are accepted as JSON parsers read
@@ -65,7 +66,10 @@ TEST_P(json_test_suite, outcome) {
   }
   EXPECT_LE(r.offset, json.size());
 
-  if (name.rfind("y_", 0) == 0) {
+  if (name.rfind("y_", 0) == 0 && expected_outcome(doc) != transcode_error::ok) {
+    // Valid JSON that is not representable (the integer -0).
+    EXPECT_EQ(r.error, expected_outcome(doc)) << "got " << reason_token(r.error);
+  } else if (name.rfind("y_", 0) == 0) {
     ASSERT_TRUE(r.ok()) << reason_token(r.error) << " " << r.detail;
     const auto want = parse_json_model(json);
     ASSERT_TRUE(want.has_value());

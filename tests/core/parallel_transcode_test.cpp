@@ -239,6 +239,27 @@ TEST(parallel_transcode, float_arrays_below_the_root_are_packed_alike) {
   EXPECT_GT(expect_same_in_parts(json, {0, 1, 64, 999}, transcode_options{true, 0}), 1u);
 }
 
+TEST(parallel_transcode, minus_zero_and_a_leading_u_feff_in_any_part_are_refused_alike) {
+  std::string elements;
+  for (int i = 0; i < 300; ++i) elements += "{\"n\":0,\"d\":\"2024-01-05\",\"s\":\"x:-0 \"},";
+  for (const char* poison : {"{\"n\":-0}", "{\"\\ufeffn\":1}", "[\"\\uFEFF\"]"}) {
+    const std::string json = "[" + elements + poison + "," + elements + "{}]";
+    SCOPED_TRACE(poison);
+    transcoder whole;
+    const transcode_error want = std::string_view(poison).find("-0") != std::string_view::npos
+                                     ? transcode_error::negative_zero
+                                     : transcode_error::leading_bom;
+    EXPECT_EQ(run(whole, json, false).result.error, want);
+    expect_same_in_parts(json, {0, 64, 999});
+  }
+  // A "-0" that may be a token sends the parts to the one-thread transcoder: the same bytes.
+  EXPECT_EQ(expect_same_in_parts("[" + elements + "{}]", {0, 64, 999}), 1u);
+  // Zeros and dates ("-0" after a digit is no token) are still cut.
+  std::string dates;
+  for (int i = 0; i < 300; ++i) dates += "{\"n\":0,\"d\":\"2024-01-05\"},";
+  EXPECT_GT(expect_same_in_parts("[" + dates + "{}]", {0, 64, 999}), 1u);
+}
+
 TEST(parallel_transcode, below_min_bytes_or_one_thread_the_text_is_whole) {
   const std::string json = many_keys(100, 2, 3);
   transcoder t;

@@ -5,10 +5,12 @@
 
 #include <cstdlib>
 
+#include "bfast/compress.hpp"
 #include "bfast/decoder.hpp"
 #include "bfast/transcoder.hpp"
 #include "json_generator.hpp"
 #include "json_model.hpp"
+#include "lenient_lz4.hpp"
 #include "test_support.hpp"
 
 namespace bfast::test {
@@ -28,7 +30,8 @@ TEST(generated_documents, encode_decode_parses_equal) {
   transcoder packed(transcode_options{true, 2});
   byte_buffer out, again;
   std::string json_out;
-  std::size_t encoded_count = 0, refused = 0;
+  lz4_compressor compressor;
+  std::size_t encoded_count = 0, refused = 0, parallel = 0;
   for (std::uint64_t i = 0; i < cases; ++i) {
     const generated_document doc = gen.document();
     SCOPED_TRACE("seed " + std::to_string(seed()) + " case " + std::to_string(i) + " (" + doc.shape + ")");
@@ -52,10 +55,24 @@ TEST(generated_documents, encode_decode_parses_equal) {
       ASSERT_TRUE(t->transcode(json_out, again).ok());
       ASSERT_EQ(again.view(), out.view()) << "re-encoding the decoded text changed the bytes";
     }
+    // LZ4 as sent by default; a parallel message must fail the Python decoder's lenient read.
+    if (compressor.compress(out.span(), again).ok()) {
+      std::string unpacked;
+      ASSERT_TRUE(decode_to_json(again.span(), unpacked).ok());
+      ASSERT_TRUE(decode_to_json(out.span(), json_out).ok());
+      ASSERT_EQ(unpacked, json_out);
+      message_info info;
+      ASSERT_TRUE(inspect_message(again.span(), info).ok());
+      if (info.layout == message_layout::lz4_parallel) {
+        ++parallel;
+        ASSERT_FALSE(lenient_single_block_accepts(again.span()));
+      }
+    }
   }
   // The generator must keep exercising both sides.
   EXPECT_GT(encoded_count, cases / 2);
   EXPECT_GT(refused, cases / 20);
+  EXPECT_GT(parallel, cases / 200);
 }
 
 TEST(generated_documents, oracles_read_them_exactly) {

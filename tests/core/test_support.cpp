@@ -69,6 +69,10 @@ std::vector<fs::path> corpus_documents() {
 
 transcode_error expected_outcome(const fs::path& document) {
   const std::string stem = document.stem().string();
+  // The integer -0, in the conformance set (whose reference bytes carry it as 0) and the suite.
+  if (stem == "scalar_neg_zero_int" || stem == "y_number_minus_zero" ||
+      stem == "y_number_negative_zero")
+    return transcode_error::negative_zero;
   if (document.parent_path().filename() != "semantic") return transcode_error::ok;
   if (stem == "deep_200") return transcode_error::too_deep;
   if (stem == "key_256_bytes" || stem == "key_300_bytes_utf8") return transcode_error::key_too_long;
@@ -164,19 +168,20 @@ oracle_verdict verdict(const command_result& r) {
   while (!v.message.empty() && (v.message.back() == '\n' || v.message.back() == '\r'))
     v.message.pop_back();
   v.ran_ok = r.exit_code == 0 && v.message == "ok";
+  v.skipped = r.exit_code == 3 && v.message.starts_with("skip:");
   if (!v.ran_ok) v.message += " (exit " + std::to_string(r.exit_code) + ")";
   return v;
 }
 }  // namespace
 
 oracle_verdict check_python(const fs::path& json, const fs::path& bfast) {
-  return verdict(run_command({BFAST_PYTHON, (shared_dir() / "oracles" / "check.py").string(),
-                              json.string(), bfast.string()}));
+  return verdict(run_command({BFAST_PYTHON, BFAST_ORACLE_DIR "/check_limits.py", json.string(),
+                              bfast.string()}));
 }
 
 oracle_verdict check_node(const fs::path& json, const fs::path& bfast) {
-  return verdict(run_command({BFAST_NODE, (shared_dir() / "oracles" / "check.js").string(),
-                              json.string(), bfast.string()}));
+  return verdict(run_command({BFAST_NODE, BFAST_ORACLE_DIR "/check_strict.js", json.string(),
+                              bfast.string()}));
 }
 
 ::testing::AssertionResult oracles_accept(std::string_view json,
@@ -187,10 +192,14 @@ oracle_verdict check_node(const fs::path& json, const fs::path& bfast) {
   write_file(j, json);
   write_file(b, bfast);
   const oracle_verdict py = check_python(j, b);
-  if (!py.ran_ok) return ::testing::AssertionFailure() << "check.py: " << py.message;
+  if (py.skipped) {
+    ::testing::Test::RecordProperty("python_oracle_skipped", py.message);
+  } else if (!py.ran_ok) {
+    return ::testing::AssertionFailure() << "check.py: " << py.message;
+  }
   if (!python_only) {
     const oracle_verdict js = check_node(j, b);
-    if (!js.ran_ok) return ::testing::AssertionFailure() << "check.js: " << js.message;
+    if (!js.ran_ok) return ::testing::AssertionFailure() << "check_strict.js: " << js.message;
   }
   return ::testing::AssertionSuccess();
 }

@@ -50,16 +50,19 @@ struct command_result {
 };
 [[nodiscard]] command_result run_command(const std::vector<std::string>& argv);
 
-// Runs check.py or check.js on a JSON file and a B-FAST file; ok() means the oracle said "ok".
+// Runs the deployed decoders on a JSON file and a B-FAST file: Python through
+// tests/oracles/check_limits.py (check.py, or "skip" where json.loads cannot parse the JSON) and
+// TypeScript through tests/oracles/check_strict.js (Object.is numbers, keys in order).
 struct oracle_verdict {
   bool ran_ok = false;
+  bool skipped = false;  // the JSON parser's limit: neither a pass nor a failure
   std::string message;
 };
 [[nodiscard]] oracle_verdict check_python(const fs::path& json, const fs::path& bfast);
 [[nodiscard]] oracle_verdict check_node(const fs::path& json, const fs::path& bfast);
 
 // Writes both to the scratch directory under `name` and asks both oracles; success only when
-// each said "ok". `python_only` is for messages the TypeScript client reads differently by design.
+// each said "ok" (a Python "skip" is recorded as the test's property python_oracle_skipped). `python_only` is for messages the TypeScript client reads differently by design.
 [[nodiscard]] ::testing::AssertionResult oracles_accept(std::string_view json,
                                                         std::span<const std::uint8_t> bfast,
                                                         std::string_view name,

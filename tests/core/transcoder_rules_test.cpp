@@ -251,7 +251,7 @@ TEST(rule_integers, zero_to_seven_take_one_byte) {
   for (int i = 0; i <= 7; ++i) {
     EXPECT_EQ(root_of(std::to_string(i)), std::vector<std::uint8_t>{static_cast<std::uint8_t>(0x30 + i)});
   }
-  EXPECT_EQ(root_of("-0"), std::vector<std::uint8_t>{0x30});
+  EXPECT_EQ(encode("-0").result.error, transcode_error::negative_zero);
 }
 
 TEST(rule_integers, the_rest_of_the_i64_range_takes_0x38) {
@@ -333,7 +333,7 @@ TEST(rule_floats, overflow_becomes_infinity_like_the_json_parsers) {
 
 TEST(rule_floats, edge_numbers_reach_both_decoders_exactly) {
   const std::string json =
-      "[0,7,8,-1,-0,-0.0,0.0,1.0,1e2,0.1,5e-324,1.7976931348623157e308,2.2250738585072014e-308,"
+      "[0,7,8,-1,-0.0,0.0,1.0,1e2,0.1,5e-324,1.7976931348623157e308,2.2250738585072014e-308,"
       "9223372036854775807,-9223372036854775808,9223372036854775808,18446744073709551616,"
       "9007199254740993,1e-400,123.456e-7]";
   const encoded e = encode(json);
@@ -394,6 +394,94 @@ TEST(rule_proto_key, proto_as_a_value_or_a_near_miss_is_fine) {
   const encoded e = encode(json);
   ASSERT_TRUE(e.result.ok());
   EXPECT_TRUE(oracles_accept(json, e.bytes, "rule_proto_nearmiss"));
+}
+
+// A leading U+FEFF ----------------------------------------------------------------------------
+// The TypeScript decoder's TextDecoder strips it from strings and keys; JSON.parse keeps it.
+
+TEST(rule_leading_bom, a_string_or_key_starting_with_u_feff_is_refused) {
+  for (const char* json :
+       {R"("\ufeff")", R"("\uFEFFa")", "\"\xEF\xBB\xBF" "b\"", R"(["x", "\ufeffy"])",
+        R"({"\ufeffa":1,"a":2})", R"({"k":{"\ufeff":null}})", R"([{"a":"\ufeff"}, 1e400])",
+        R"({"\ufeffa":123456789012345678901234567890})"}) {
+    const encoded e = encode(json);
+    EXPECT_EQ(e.result.error, transcode_error::leading_bom) << json;
+    EXPECT_TRUE(e.bytes.empty());
+  }
+}
+
+TEST(rule_leading_bom, u_feff_after_the_first_character_is_exact) {
+  const std::string valid = R"({"a\ufeff":"b\ufeffc","x":["z\ufeff"]})";
+  const encoded e = encode(valid);
+  ASSERT_TRUE(e.result.ok());
+  EXPECT_TRUE(oracles_accept(valid, e.bytes, "bom_inside"));
+}
+
+// The integer -0 ------------------------------------------------------------------------------
+// JSON.parse gives -0; every integer tag reaches the TypeScript decoder as +0, a float makes
+// Python read a float and 0xD5 a Decimal.
+
+TEST(rule_negative_zero, the_integer_minus_zero_is_refused) {
+  for (const char* json :
+       {"-0", " -0 ", "[-0]", "[0,-0]", "{\"a\":-0}", "[ -0\n]", "[1,\t-0,2]", "{\"a\":[{\"b\":-0}]}",
+        "[\"x:-0 \",-0]", "[-0,123456789012345678901234567890]", "[-0,1e400]"}) {
+    const encoded e = encode(json);
+    EXPECT_EQ(e.result.error, transcode_error::negative_zero) << json;
+    EXPECT_TRUE(e.bytes.empty());
+  }
+}
+
+TEST(rule_negative_zero, float_spellings_and_minus_zero_in_strings_are_exact) {
+  const std::string json =
+      R"([-0.0,-0e0,-0E+1,-1e-400,0,-10,"-0","a,-0]","x:-0 ",{"-0":-0.0},"2024-01-05"])";
+  const encoded e = encode(json);
+  ASSERT_TRUE(e.result.ok()) << reason_token(e.result.error);
+  EXPECT_TRUE(oracles_accept(json, e.bytes, "neg_zero_floats"));
+  // A zero with "-0" nowhere as a token takes the fast path and the same bytes.
+  EXPECT_EQ(root_of("[0,\"a:-0 \"]"), root_of("[0 ,\"a:-0 \"]"));
+}
+
+::testing::AssertionResult check_node_text(std::string_view json,
+                                           const std::vector<std::uint8_t>& message,
+                                           const std::string& name) {
+  write_file(scratch_dir() / (name + ".json"), json);
+  write_file(scratch_dir() / (name + ".bfast"), message);
+  const oracle_verdict v = check_node(scratch_dir() / (name + ".json"), scratch_dir() / (name + ".bfast"));
+  if (v.ran_ok) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << v.message;
+}
+
+TEST(rule_negative_zero, the_oracle_comparison_tells_minus_zero_from_zero) {
+  // Small int 0 for the JSON -0: what the transcoder used to send. check.js said ok.
+  const std::vector<std::uint8_t> zero{'B', 'F', 0, 1, 0, 0, tag::small_int};
+  EXPECT_FALSE(check_node_text("-0", zero, "neg_zero_as_int"));
+  EXPECT_TRUE(check_node_text("0", zero, "zero_as_int"));
+}
+
+// Depth with packed floats ---------------------------------------------------------------------
+
+TEST(rule_depth, a_packed_float_array_at_depth_128_is_one_value) {
+  const std::string json = nested_arrays(127, "[1.5,-2.25,0.0]");
+  EXPECT_EQ(encode(json).result.error, transcode_error::too_deep);
+  const encoded packed = encode(json, true, 1);
+  ASSERT_TRUE(packed.result.ok()) << reason_token(packed.result.error);
+  EXPECT_TRUE(oracles_accept(json, packed.bytes, "packed_at_128"));
+  // One level deeper the array itself is at 129.
+  EXPECT_EQ(encode(nested_arrays(128, "[1.5]"), true, 1).result.error, transcode_error::too_deep);
+}
+
+// The JSON parser's limit ----------------------------------------------------------------------
+
+TEST(oracle_limits, integers_json_loads_refuses_are_skipped_not_judged) {
+  const std::string json = "[" + repeat("9", 5000) + "]";
+  const encoded e = encode(json);
+  ASSERT_TRUE(e.result.ok());
+  write_file(scratch_dir() / "digits_5000.json", json);
+  write_file(scratch_dir() / "digits_5000.bfast", e.bytes);
+  const oracle_verdict py = check_python(scratch_dir() / "digits_5000.json", scratch_dir() / "digits_5000.bfast");
+  EXPECT_TRUE(py.skipped) << py.message;
+  EXPECT_FALSE(py.ran_ok);
+  EXPECT_TRUE(oracles_accept(json, e.bytes, "digits_5000"));
 }
 
 }  // namespace

@@ -81,7 +81,8 @@ TEST(reason, tokens_are_distinct_and_match_core) {
   for (auto e : {transcode_error::invalid_json, transcode_error::key_too_long,
                  transcode_error::too_many_keys, transcode_error::too_deep,
                  transcode_error::lone_surrogate, transcode_error::proto_key,
-                 transcode_error::too_large})
+                 transcode_error::too_large, transcode_error::leading_bom,
+                 transcode_error::negative_zero})
     EXPECT_EQ(reason_token(reason_from(e)), bfast::reason_token(e));
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace bfast {
 
@@ -34,6 +35,12 @@ inline constexpr std::size_t header_size = 6;  // magic, flags, version, u16 tab
 inline constexpr std::size_t max_key_bytes = 255;
 inline constexpr std::size_t max_table_entries = 65535;
 inline constexpr int max_depth = 128;  // root is depth 1; the Python decoder fails above 128
+
+// U+FEFF in UTF-8. The TypeScript decoder's default TextDecoder drops one at the start of a
+// string or key, so a text that starts with it cannot reach that client exactly.
+[[nodiscard]] constexpr bool starts_with_bom(std::string_view s) noexcept {
+  return s.size() >= 3 && s[0] == '\xEF' && s[1] == '\xBB' && s[2] == '\xBF';
+}
 
 // A key index whose low byte is 0x7F would be read as the end of the object.
 [[nodiscard]] constexpr bool is_filler_index(std::uint32_t index) noexcept {

@@ -16,6 +16,8 @@ enum class transcode_error : std::uint8_t {
   lone_surrogate,    // a \uD800-\uDFFF escape with no partner: no exact UTF-8 form
   proto_key,         // a "__proto__" key: the TypeScript decoder assigns it as a prototype
   too_large,         // a string, array or message beyond the format's u32 sizes
+  leading_bom,       // a string or key starting with U+FEFF: the TypeScript decoder strips it
+  negative_zero,     // the integer -0: JSON.parse gives -0, no integer tag carries it
 };
 
 [[nodiscard]] constexpr std::string_view reason_token(transcode_error e) noexcept {
@@ -28,6 +30,8 @@ enum class transcode_error : std::uint8_t {
     case transcode_error::lone_surrogate: return "lone_surrogate";
     case transcode_error::proto_key: return "proto_key";
     case transcode_error::too_large: return "too_large";
+    case transcode_error::leading_bom: return "leading_bom";
+    case transcode_error::negative_zero: return "negative_zero";
   }
   return "unknown";
 }

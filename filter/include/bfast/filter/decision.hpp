@@ -34,6 +34,8 @@ enum class reason : std::uint8_t {
   too_deep,
   lone_surrogate,
   proto_key,
+  leading_bom,
+  negative_zero,
   count_,
 };
 
