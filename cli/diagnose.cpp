@@ -87,13 +87,31 @@ std::string explain_cut_single(std::span<const std::uint8_t> data) {
          " missing); was the download interrupted?";
 }
 
+// The layouts encoders write: equal slices (the last one shorter), or this project's, where f
+// one-byte chunks lead (f <= 512) and make K % 256 == 63, then equal slices. Read from what is
+// there, so that a single block under a wrong size prefix is not taken for cut chunks.
+bool parallel_layout(std::span<const std::uint8_t> data, std::size_t total, std::size_t count) {
+  const auto slices_fit = [&](std::size_t lead, std::size_t slice) {
+    return slice != 0 && lead < total && slice <= total - lead &&
+           lead + (total - lead + slice - 1) / slice == count;
+  };
+  if (count == 0 || count > total) return false;
+  if (slices_fit(0, load_u32(data.data() + 12))) return true;
+  if (count % 256 != 63) return false;
+  std::size_t at = 8, lead = 0;
+  for (; lead < 512 && at + 8 <= data.size() && load_u32(data.data() + at + 4) == 1; ++lead)
+    at += 4 + load_u32(data.data() + at);
+  if (lead == 0) return false;
+  // Cut among the one-byte chunks: the slice size is not there to check.
+  if (at + 8 > data.size()) return true;
+  return slices_fit(lead, load_u32(data.data() + at + 4));
+}
+
 std::string explain_cut_parallel(std::span<const std::uint8_t> data) {
   if (data.size() < 16) return {};
   const std::size_t total = load_u32(data.data());
   const std::size_t count = load_u32(data.data() + 4);
-  // Encoders cut equal slices (the last one shorter): the first chunk's size fixes the count.
-  const std::size_t slice = load_u32(data.data() + 12);
-  if (count == 0 || slice == 0 || slice > total || (total + slice - 1) / slice != count) return {};
+  if (!parallel_layout(data, total, count)) return {};
   std::size_t at = 8, held = 0;
   for (std::size_t i = 0; i < count; ++i) {
     // Numbered from 0, as `bfast inspect` lists them.
