@@ -446,15 +446,20 @@ std::string line_and_column(std::string_view text, std::size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+// A config is a few levels deep; each level keeps its path, so depth must not be unbounded.
+constexpr std::size_t max_config_depth = 32;
+struct too_deep {};
+
 // nlohmann keeps the last of duplicate keys silently; a config that says two things is refused.
 // Walks the parse events to name each duplicate by its path, e.g. routes[1].prefix.
 class duplicate_keys {
  public:
-  bool operator()(int, json::parse_event_t event, const json& parsed) {
+  bool operator()(int depth, json::parse_event_t event, const json& parsed) {
     using ev = json::parse_event_t;
     switch (event) {
       case ev::object_start:
       case ev::array_start:
+        if (static_cast<std::size_t>(depth) >= max_config_depth) throw too_deep{};
         frames_.push_back({event == ev::object_start, path_of_next(), {}, {}, 0});
         break;
       case ev::key:
@@ -501,6 +506,11 @@ void load_json(std::string_view text, std::string_view origin, proxy_config& c,
                std::vector<std::string>& errors, sources_map* sources = nullptr) {
   json doc;
   duplicate_keys duplicates;
+  // nlohmann takes a NUL byte for the end of the input: what follows it would go unread.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    errors.push_back(std::string(origin) + ": a NUL byte at " + line_and_column(text, nul + 1));
+    return;
+  }
   try {
     doc = json::parse(text, std::ref(duplicates), /*allow_exceptions=*/true,
                       /*ignore_comments=*/true);
@@ -510,6 +520,10 @@ void load_json(std::string_view text, std::string_view origin, proxy_config& c,
     if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
     errors.push_back(std::string(origin) + ": not valid JSON at " + line_and_column(text, e.byte) +
                      ": " + why);
+    return;
+  } catch (const too_deep&) {
+    errors.push_back(std::string(origin) + ": nested deeper than " +
+                     std::to_string(max_config_depth) + " levels");
     return;
   }
   for (const std::string& d : duplicates.found())

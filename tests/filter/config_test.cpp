@@ -211,6 +211,22 @@ TEST(config, duplicate_keys_are_errors_naming_key_and_place) {
                   .errors.empty());
 }
 
+TEST(config, a_nul_byte_is_refused_not_taken_for_the_end) {
+  // What follows the NUL would otherwise go unread, with the file reported as loaded.
+  const auto r = load_json_text(std::string("{\"threads\": 2}\0{\"threads\": \"x\"", 30));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("a NUL byte at line 1, column 15"), std::string::npos) << r.errors[0];
+}
+
+TEST(config, nesting_is_bounded) {
+  // Each level keeps its path for duplicate-key messages: 100000 levels would take gigabytes.
+  const std::size_t n = 100000;
+  const auto r = load_json_text(std::string(n, '[') + std::string(n, ']'));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("nested deeper than 32 levels"), std::string::npos) << r.errors[0];
+  EXPECT_TRUE(load_json_text(R"({"routes": [{"prefix": "/"}]})").errors.empty());
+}
+
 TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
   auto access_log = [](std::vector<std::string_view> args) {
     const auto r = load(args, env_of({}));
