@@ -1,0 +1,68 @@
+"""The operational features under abuse: a hostile client's access-log lines, /readyz probed in
+a loop while the upstream is down, and the CLI on hostile input."""
+import json
+import os
+import tempfile
+import unittest
+
+from harness import Proxy, raw_request, wait_for
+from scripted_upstream import ScriptedUpstream
+
+# The most bytes of the request target a log line carries (access_log.hpp).
+LOGGED_TARGET_BYTES = 4096
+
+
+def setUpModule():
+    global upstream
+    upstream = ScriptedUpstream()
+
+
+def tearDownModule():
+    upstream.stop()
+
+
+class AccessLogLineTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="bfast-ops-abuse-")
+        self.log_path = os.path.join(self.dir, "access.log")
+        self.log = open(self.log_path, "a")
+        # The largest header the proxy allows, so one target can outgrow the log's buffer.
+        self.proxy = Proxy(upstream.port, "--access-log=true", "--max-header-bytes", "1048576",
+                           "--drain-delay-ms", "0", stdout=self.log)
+
+    def tearDown(self):
+        self.proxy.stop()
+        self.log.close()
+
+    def entries(self, marker):
+        with open(self.log_path) as f:
+            return [json.loads(line) for line in f if marker in line]
+
+    def test_a_huge_target_is_logged_cut_not_dropped(self):
+        # Each byte past ASCII is escaped to six: unbounded, this line would be ~1.8 MB, past the
+        # 1 MiB log buffer, and dropped; a client could keep its requests out of the log.
+        marker = "/huge-target-marker"
+        target = marker.encode() + b"?" + b"\x80" * 300_000
+        reply, _ = raw_request(self.proxy.port, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 "), reply[:100])
+        wait_for(lambda: self.entries(marker), "the huge target's log line")
+        with open(self.log_path) as f:
+            line = next(line for line in f if marker in line)
+        entry = json.loads(line)
+        self.assertTrue(entry["target"].startswith(marker + "?\x80"))
+        self.assertEqual(len(entry["target"]), LOGGED_TARGET_BYTES)
+        self.assertLess(len(line), 8 * LOGGED_TARGET_BYTES)
+
+    def test_a_huge_method_is_logged_cut(self):
+        method = "M" * 200_000
+        reply, _ = raw_request(self.proxy.port, method.encode() + b" /huge-method HTTP/1.1\r\n"
+                               b"Host: x\r\nConnection: close\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 "), reply[:100])
+        wait_for(lambda: self.entries("/huge-method"), "the huge method's log line")
+        entry = self.entries("/huge-method")[0]
+        self.assertEqual(entry["method"], "M" * 256)
+
+
+if __name__ == "__main__":
+    unittest.main()
