@@ -191,7 +191,8 @@ const std::vector<setting>& settings() {
                    "bodies up to this size are transformed on the I/O thread, larger ones on "
                    "the transcoding threads"),
       bool_setting("access_log", &proxy_config::access_log, "JSON access log line per request"),
-      uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 4096,
+      // At least twice the longest line (its fields are cut), so that every line fits.
+      uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 65536,
                    std::uint64_t{1} << 30,
                    "access log lines queued for a slow stdout; past it lines are dropped"),
       bool_setting("request_id", &proxy_config::request_id,

@@ -227,6 +227,13 @@ TEST(config, nesting_is_bounded) {
   EXPECT_TRUE(load_json_text(R"({"routes": [{"prefix": "/"}]})").errors.empty());
 }
 
+TEST(config, the_access_log_buffer_holds_the_longest_line) {
+  // A line is at most ~31 KB (a 4096-byte target escaped six times, four 256-byte fields).
+  EXPECT_TRUE(has_error_naming(load_json_text(R"({"access_log_buffer_bytes": 4096})"),
+                               "access_log_buffer_bytes"));
+  EXPECT_TRUE(load_json_text(R"({"access_log_buffer_bytes": 65536})").errors.empty());
+}
+
 TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
   auto access_log = [](std::vector<std::string_view> args) {
     const auto r = load(args, env_of({}));
