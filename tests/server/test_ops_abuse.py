@@ -2,11 +2,14 @@
 a loop while the upstream is down, and the CLI on hostile input."""
 import json
 import os
+import socket
 import tempfile
+import time
 import unittest
 
-from harness import Proxy, raw_request, wait_for
+from harness import Proxy, ResponseReader, curl, raw_request, wait_for
 from scripted_upstream import ScriptedUpstream
+from test_readiness import LateUpstream
 
 # The most bytes of the request target a log line carries (access_log.hpp).
 LOGGED_TARGET_BYTES = 4096
@@ -62,6 +65,28 @@ class AccessLogLineTest(unittest.TestCase):
         wait_for(lambda: self.entries("/huge-method"), "the huge method's log line")
         entry = self.entries("/huge-method")[0]
         self.assertEqual(entry["method"], "M" * 256)
+
+
+class ReadyzProbeLoopTest(unittest.TestCase):
+    def test_readyz_in_a_loop_starts_no_connect_storm(self):
+        # Each /readyz while 503 may start a connect; a scraper looping on it must not turn that
+        # into a connect per request against the dead upstream.
+        dead = LateUpstream()
+        self.addCleanup(dead.stop)
+        proxy = Proxy(dead.port, "--readyz-upstream-failures", "1", "--drain-delay-ms", "0")
+        self.addCleanup(proxy.stop)
+        self.assertEqual(curl(proxy.url + "/x").status, 502)
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", proxy.admin_port)) as s:
+            reader = ResponseReader(s)
+            for _ in range(300):
+                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(reader.read().status, 503)
+        elapsed = time.monotonic() - started
+        probes = proxy.metrics()["bfast_readyz_upstream_probes_total"]
+        # At most one a second: a slower run only allows more.
+        self.assertGreaterEqual(probes, 1)
+        self.assertLessEqual(probes, elapsed + 2)
 
 
 if __name__ == "__main__":
