@@ -10,7 +10,6 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -578,12 +577,22 @@ void validate(proxy_config& c, std::vector<std::string>& errors) {
                          : "upstream_tls_certificate_key: required with upstream_tls_certificate");
 }
 
+// Far past any real config: a path naming /dev/zero or a growing file is refused, not read on.
+constexpr std::size_t max_config_bytes = 16u << 20;
+
+// Up to one byte past max_config_bytes, so that the caller can tell a file too large.
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string text;
+  std::array<char, 65536> chunk;
+  while (text.size() <= max_config_bytes) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (!in) break;
+  }
+  if (in.bad()) return std::nullopt;
+  return text;
 }
 
 }  // namespace
@@ -724,6 +733,8 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
   if (config_path && !config_path->empty()) {
     const auto text = read_file(*config_path);
     if (!text) r.errors.push_back("config: cannot read " + *config_path);
+    else if (text->size() > max_config_bytes)
+      r.errors.push_back("config: " + *config_path + " is larger than 16 MiB");
     else load_json(*text, *config_path, r.config, r.errors, &r.sources);
   }
   for (const setting& s : settings()) {

@@ -234,6 +234,14 @@ TEST(config, the_access_log_buffer_holds_the_longest_line) {
   EXPECT_TRUE(load_json_text(R"({"access_log_buffer_bytes": 65536})").errors.empty());
 }
 
+TEST(config, a_config_file_past_16_mib_is_refused_unread) {
+  // /dev/zero never ends: read whole, it would take all memory.
+  const std::string_view args[] = {"--config", "/dev/zero"};
+  const auto r = load(args, env_of({}));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "config: /dev/zero is larger than 16 MiB");
+}
+
 TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
   auto access_log = [](std::vector<std::string_view> args) {
     const auto r = load(args, env_of({}));
