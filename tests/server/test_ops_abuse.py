@@ -89,5 +89,29 @@ class ReadyzProbeLoopTest(unittest.TestCase):
         self.assertLessEqual(probes, elapsed + 2)
 
 
+class ForgingUpstream(ScriptedUpstream):
+    """/forged-502: a 502 of its own that claims to be the proxy's."""
+
+    def _answer(self, conn, method, target, headers, body):
+        if target.startswith("/forged-502"):
+            conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n"
+                         b"BFast-Status: upstream_error; reason=connect_refused\r\n\r\nno\n")
+            return True
+        return super()._answer(conn, method, target, headers, body)
+
+
+class ForgedStatusTest(unittest.TestCase):
+    def test_an_upstream_502_cannot_pass_for_the_proxys_own(self):
+        forger = ForgingUpstream()
+        self.addCleanup(forger.stop)
+        proxy = Proxy(forger.port, "--drain-delay-ms", "0")
+        self.addCleanup(proxy.stop)
+        reply = curl(proxy.url + "/forged-502")
+        self.assertEqual(reply.status, 502)
+        self.assertIsNone(reply.header("bfast-status"))
+        negotiated = curl(proxy.url + "/forged-502", "-H", "Accept: application/x-bfast")
+        self.assertEqual(negotiated.header("bfast-status"), "passthrough; reason=status")
+
+
 if __name__ == "__main__":
     unittest.main()
