@@ -690,7 +690,8 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
     };
     if (a == "--config") {
       config_path = take_value();
-      if (!config_path) r.errors.push_back("--config: needs a file name");
+      // `--config "$UNSET"` would otherwise run on the defaults without a word.
+      if (!config_path || config_path->empty()) r.errors.push_back("--config: needs a file name");
       continue;
     }
     const setting* found = nullptr;

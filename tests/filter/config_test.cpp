@@ -242,6 +242,13 @@ TEST(config, a_config_file_past_16_mib_is_refused_unread) {
   EXPECT_EQ(r.errors[0], "config: /dev/zero is larger than 16 MiB");
 }
 
+TEST(config, an_empty_config_flag_is_an_error_not_the_defaults) {
+  const std::string_view separate[] = {"--config", ""};
+  EXPECT_TRUE(has_error_naming(load(separate, env_of({})), "--config: needs a file name"));
+  const std::string_view joined[] = {"--config="};
+  EXPECT_TRUE(has_error_naming(load(joined, env_of({})), "--config: needs a file name"));
+}
+
 TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
   auto access_log = [](std::vector<std::string_view> args) {
     const auto r = load(args, env_of({}));
