@@ -1,5 +1,5 @@
 """The operational features under abuse: a hostile client's access-log lines, /readyz probed in
-a loop while the upstream is down, and the CLI on hostile input."""
+a loop while the upstream is down, and an upstream's 502 dressed as the proxy's own."""
 import json
 import os
 import socket
