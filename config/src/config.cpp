@@ -10,7 +10,6 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -191,7 +190,8 @@ const std::vector<setting>& settings() {
                    "bodies up to this size are transformed on the I/O thread, larger ones on "
                    "the transcoding threads"),
       bool_setting("access_log", &proxy_config::access_log, "JSON access log line per request"),
-      uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 4096,
+      // At least twice the longest line (its fields are cut), so that every line fits.
+      uint_setting("access_log_buffer_bytes", &proxy_config::access_log_buffer_bytes, 65536,
                    std::uint64_t{1} << 30,
                    "access log lines queued for a slow stdout; past it lines are dropped"),
       bool_setting("request_id", &proxy_config::request_id,
@@ -446,15 +446,20 @@ std::string line_and_column(std::string_view text, std::size_t byte) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+// A config is a few levels deep; each level keeps its path, so depth must not be unbounded.
+constexpr std::size_t max_config_depth = 32;
+struct too_deep {};
+
 // nlohmann keeps the last of duplicate keys silently; a config that says two things is refused.
 // Walks the parse events to name each duplicate by its path, e.g. routes[1].prefix.
 class duplicate_keys {
  public:
-  bool operator()(int, json::parse_event_t event, const json& parsed) {
+  bool operator()(int depth, json::parse_event_t event, const json& parsed) {
     using ev = json::parse_event_t;
     switch (event) {
       case ev::object_start:
       case ev::array_start:
+        if (static_cast<std::size_t>(depth) >= max_config_depth) throw too_deep{};
         frames_.push_back({event == ev::object_start, path_of_next(), {}, {}, 0});
         break;
       case ev::key:
@@ -501,6 +506,11 @@ void load_json(std::string_view text, std::string_view origin, proxy_config& c,
                std::vector<std::string>& errors, sources_map* sources = nullptr) {
   json doc;
   duplicate_keys duplicates;
+  // nlohmann takes a NUL byte for the end of the input: what follows it would go unread.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    errors.push_back(std::string(origin) + ": a NUL byte at " + line_and_column(text, nul + 1));
+    return;
+  }
   try {
     doc = json::parse(text, std::ref(duplicates), /*allow_exceptions=*/true,
                       /*ignore_comments=*/true);
@@ -510,6 +520,10 @@ void load_json(std::string_view text, std::string_view origin, proxy_config& c,
     if (const auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
     errors.push_back(std::string(origin) + ": not valid JSON at " + line_and_column(text, e.byte) +
                      ": " + why);
+    return;
+  } catch (const too_deep&) {
+    errors.push_back(std::string(origin) + ": nested deeper than " +
+                     std::to_string(max_config_depth) + " levels");
     return;
   }
   for (const std::string& d : duplicates.found())
@@ -563,12 +577,22 @@ void validate(proxy_config& c, std::vector<std::string>& errors) {
                          : "upstream_tls_certificate_key: required with upstream_tls_certificate");
 }
 
+// Far past any real config: a path naming /dev/zero or a growing file is refused, not read on.
+constexpr std::size_t max_config_bytes = 16u << 20;
+
+// Up to one byte past max_config_bytes, so that the caller can tell a file too large.
 std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string text;
+  std::array<char, 65536> chunk;
+  while (text.size() <= max_config_bytes) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (!in) break;
+  }
+  if (in.bad()) return std::nullopt;
+  return text;
 }
 
 }  // namespace
@@ -666,7 +690,8 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
     };
     if (a == "--config") {
       config_path = take_value();
-      if (!config_path) r.errors.push_back("--config: needs a file name");
+      // `--config "$UNSET"` would otherwise run on the defaults without a word.
+      if (!config_path || config_path->empty()) r.errors.push_back("--config: needs a file name");
       continue;
     }
     const setting* found = nullptr;
@@ -709,6 +734,8 @@ load_result load(std::span<const std::string_view> args, const env_lookup& env_i
   if (config_path && !config_path->empty()) {
     const auto text = read_file(*config_path);
     if (!text) r.errors.push_back("config: cannot read " + *config_path);
+    else if (text->size() > max_config_bytes)
+      r.errors.push_back("config: " + *config_path + " is larger than 16 MiB");
     else load_json(*text, *config_path, r.config, r.errors, &r.sources);
   }
   for (const setting& s : settings()) {

@@ -183,6 +183,9 @@ void rewrite_passthrough_response(http::fields& fields, const header_decision& d
   if (d.status_header) {
     fields.set(status_header_name, format_passthrough_status(why));
     merge_accept_ch(fields);
+  } else {
+    // The header is this proxy's word: an upstream's own 502 must not pass for the proxy's.
+    fields.erase(status_header_name);
   }
 }
 

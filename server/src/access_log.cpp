@@ -127,9 +127,9 @@ void access_log::write(const access_entry& e) {
   bounded("real_client", e.real_client);
   bounded("request_id", e.request_id);
   line += ",\"method\":";
-  append_json_string(line, e.method);
+  append_json_string(line, e.method.substr(0, max_logged_field_bytes));
   line += ",\"target\":";
-  append_json_string(line, e.target);
+  append_json_string(line, e.target.substr(0, max_logged_target_bytes));
   if (!e.protocol.empty()) {
     line += ",\"protocol\":";
     append_json_string(line, e.protocol);

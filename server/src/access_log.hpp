@@ -14,6 +14,9 @@ namespace bfast::server {
 
 // Fields from the client's header are cut to this many bytes in the log.
 inline constexpr std::size_t max_logged_field_bytes = 256;
+// The request target is cut too: escaped, a header-sized one would outgrow the log's buffer and
+// be dropped, keeping its request out of the log.
+inline constexpr std::size_t max_logged_target_bytes = 4096;
 
 struct access_entry {
   std::string_view client;       // the peer of the connection

@@ -331,8 +331,8 @@ task<bool> proxy_session::exchange(filter::exchange_filter& ex_filter, relay_lea
   if (cfg_->request_id) ex_.request_id = request_id_of(req);
   // Copied only for the access log: the header moves upstream before the line is written.
   if (s_.log.enabled()) {
-    ex_.method = std::string(req.method_string());
-    ex_.target = std::string(req.target());
+    ex_.method = std::string(req.method_string().substr(0, max_logged_field_bytes));
+    ex_.target = std::string(req.target().substr(0, max_logged_target_bytes));
     ex_.user_agent = std::string(req[http::field::user_agent].substr(0, max_logged_field_bytes));
     if (peer_trusted_) {
       std::string real = filter::real_client_address(

@@ -333,6 +333,9 @@ std::string metrics::render(bool draining) const {
   plain("bfast_accept_errors_total",
         "Failed accepts on either listener (e.g. out of descriptors); each pauses it briefly.",
         static_cast<std::int64_t>(accept_errors.load()));
+  plain("bfast_readyz_upstream_probes_total",
+        "Upstream connects /readyz started while it said the upstream was unreachable.",
+        static_cast<std::int64_t>(readyz_probes.load()));
   plain("bfast_access_log_dropped_total",
         "Access log lines dropped: stdout too slow for access_log_buffer_bytes.",
         static_cast<std::int64_t>(access_log_dropped.load()));

@@ -160,6 +160,7 @@ struct metrics final : filter::decision_sink {
   std::atomic<std::uint64_t> connections_refused{0}; // over max_connections
   std::atomic<std::uint64_t> admin_connections_refused{0};  // over admin_max_connections
   std::atomic<std::uint64_t> accept_errors{0};       // failed accepts (out of descriptors...)
+  std::atomic<std::uint64_t> readyz_probes{0};       // upstream connects /readyz started
   std::atomic<std::uint64_t> access_log_dropped{0};  // lines past access_log_buffer_bytes
   std::atomic<std::uint64_t> bytes_from_upstream{0}; // response body bytes read
   std::atomic<std::uint64_t> bytes_to_client{0};     // response body bytes written

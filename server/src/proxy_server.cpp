@@ -165,9 +165,15 @@ task<void> proxy_server::accept_loop() {
 }
 
 void proxy_server::probe_upstream() {
+  // /readyz asked in a loop would otherwise start a connect per request against a dead upstream.
+  constexpr auto min_probe_interval = std::chrono::seconds(1);
   const upstream_addresses addresses = resolver_.current();
-  if (probing_upstream_ || !addresses || addresses->empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (probing_upstream_ || !addresses || addresses->empty() || now - last_probe_ < min_probe_interval)
+    return;
   probing_upstream_ = true;
+  last_probe_ = now;
+  stats_.readyz_probes.fetch_add(1, std::memory_order_relaxed);
   asio::co_spawn(
       control_,
       [this, addresses]() -> task<void> {

@@ -75,6 +75,7 @@ class proxy_server {
   std::size_t next_worker_ = 0;
   int signals_seen_ = 0;
   bool probing_upstream_ = false;
+  std::chrono::steady_clock::time_point last_probe_{};
   bool reloading_ = false;     // a reload waits for its upstream's resolution
   bool reload_again_ = false;  // a SIGHUP came meanwhile
   int exit_code_ = 0;

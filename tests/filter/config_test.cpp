@@ -211,6 +211,44 @@ TEST(config, duplicate_keys_are_errors_naming_key_and_place) {
                   .errors.empty());
 }
 
+TEST(config, a_nul_byte_is_refused_not_taken_for_the_end) {
+  // What follows the NUL would otherwise go unread, with the file reported as loaded.
+  const auto r = load_json_text(std::string("{\"threads\": 2}\0{\"threads\": \"x\"", 30));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("a NUL byte at line 1, column 15"), std::string::npos) << r.errors[0];
+}
+
+TEST(config, nesting_is_bounded) {
+  // Each level keeps its path for duplicate-key messages: 100000 levels would take gigabytes.
+  const std::size_t n = 100000;
+  const auto r = load_json_text(std::string(n, '[') + std::string(n, ']'));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("nested deeper than 32 levels"), std::string::npos) << r.errors[0];
+  EXPECT_TRUE(load_json_text(R"({"routes": [{"prefix": "/"}]})").errors.empty());
+}
+
+TEST(config, the_access_log_buffer_holds_the_longest_line) {
+  // A line is at most ~31 KB (a 4096-byte target escaped six times, four 256-byte fields).
+  EXPECT_TRUE(has_error_naming(load_json_text(R"({"access_log_buffer_bytes": 4096})"),
+                               "access_log_buffer_bytes"));
+  EXPECT_TRUE(load_json_text(R"({"access_log_buffer_bytes": 65536})").errors.empty());
+}
+
+TEST(config, a_config_file_past_16_mib_is_refused_unread) {
+  // /dev/zero never ends: read whole, it would take all memory.
+  const std::string_view args[] = {"--config", "/dev/zero"};
+  const auto r = load(args, env_of({}));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "config: /dev/zero is larger than 16 MiB");
+}
+
+TEST(config, an_empty_config_flag_is_an_error_not_the_defaults) {
+  const std::string_view separate[] = {"--config", ""};
+  EXPECT_TRUE(has_error_naming(load(separate, env_of({})), "--config: needs a file name"));
+  const std::string_view joined[] = {"--config="};
+  EXPECT_TRUE(has_error_naming(load(joined, env_of({})), "--config: needs a file name"));
+}
+
 TEST(config, boolean_flags_take_a_value_or_a_no_prefix) {
   auto access_log = [](std::vector<std::string_view> args) {
     const auto r = load(args, env_of({}));

@@ -150,6 +150,8 @@ TEST(rewrite_passthrough_response, vary_and_status) {
   EXPECT_EQ(f.count(http::field::connection), 0u);
 
   http::fields g;
+  // An upstream's own BFast-Status would pass for this proxy's (upstream_error on its 502).
+  g.set("BFast-Status", "upstream_error; reason=connect_refused");
   rewrite_passthrough_response(g, header_decision{}, reason::not_json);
   EXPECT_EQ(g.count("BFast-Status"), 0u);
   EXPECT_EQ(g.count(http::field::vary), 0u);
