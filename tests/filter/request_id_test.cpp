@@ -69,6 +69,26 @@ TEST(real_client_address, rightmost_untrusted_behind_trusted_peers) {
   EXPECT_EQ(real_client_address("10.0.0.3,10.0.0.2", "10.0.0.1", trusted), "10.0.0.3");
   EXPECT_EQ(real_client_address("1.2.3.4, garbage, 10.0.0.2", "10.0.0.1", trusted), "10.0.0.2");
   EXPECT_EQ(real_client_address(" 2001:db8::7 ", "10.0.0.1", trusted), "2001:db8::7");
+  // Elements with a port, as some load balancers write them, as nginx's realip reads them.
+  EXPECT_EQ(real_client_address("198.51.100.9:51234, 10.0.0.2:443", "10.0.0.1", trusted),
+            "198.51.100.9");
+  EXPECT_EQ(real_client_address("[2001:db8::7]:8443", "10.0.0.1", trusted), "2001:db8::7");
+  EXPECT_EQ(real_client_address("[2001:db8::7]", "10.0.0.1", trusted), "2001:db8::7");
+}
+
+TEST(forwarded_element_address, address_with_or_without_a_port) {
+  EXPECT_EQ(forwarded_element_address("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(forwarded_element_address("203.0.113.7:80"), "203.0.113.7");
+  EXPECT_EQ(forwarded_element_address("2001:db8::1"), "2001:db8::1");
+  EXPECT_EQ(forwarded_element_address("[2001:db8::1]:65535"), "2001:db8::1");
+  EXPECT_EQ(forwarded_element_address("203.0.113.7:65536"), "");
+  EXPECT_EQ(forwarded_element_address("203.0.113.7:"), "");
+  EXPECT_EQ(forwarded_element_address("203.0.113.7:80:80"), "");
+  EXPECT_EQ(forwarded_element_address("[203.0.113.7]:80"), "");
+  EXPECT_EQ(forwarded_element_address("[2001:db8::1"), "");
+  EXPECT_EQ(forwarded_element_address("[2001:db8::1]x"), "");
+  EXPECT_EQ(forwarded_element_address("unknown:80"), "");
+  EXPECT_EQ(forwarded_element_address(""), "");
 }
 
 }  // namespace

@@ -16,6 +16,11 @@ inline constexpr std::size_t max_forwarded_hops = 32;
 // An IPv4 or IPv6 address in text form, nothing else (no port, no brackets).
 [[nodiscard]] bool is_ip_address(std::string_view s) noexcept;
 
+// The address of one X-Forwarded-For element: `a.b.c.d`, `a.b.c.d:port`, a bare IPv6 address or
+// `[v6]` with an optional `:port` (as nginx's realip reads them; some load balancers add the
+// port). Empty when the element is none of these.
+[[nodiscard]] std::string_view forwarded_element_address(std::string_view element) noexcept;
+
 // `trusted(address)` says whether an address is a trusted proxy. Returns the peer when it is
 // not trusted; otherwise the rightmost X-Forwarded-For address that is not trusted, or the
 // leftmost one when all are. A malformed element stops the walk at the address before it.
@@ -28,8 +33,8 @@ template <class IsTrusted>
   for (std::size_t hops = 0; hops < max_forwarded_hops && end > 0; ++hops) {
     const std::size_t comma = xff.rfind(',', end - 1);
     const std::size_t start = comma == std::string_view::npos ? 0 : comma + 1;
-    const std::string_view element = trim_ows(xff.substr(start, end - start));
-    if (!is_ip_address(element)) break;
+    const std::string_view element = forwarded_element_address(trim_ows(xff.substr(start, end - start)));
+    if (element.empty()) break;
     found = element;
     if (!trusted(element) || comma == std::string_view::npos) break;
     end = comma;
