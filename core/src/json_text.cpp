@@ -98,17 +98,35 @@ bool is_json_number(std::string_view t) noexcept {
   return json_number_syntax(t, is_integer);
 }
 
-bool may_hold_negative_zero(std::string_view t) noexcept {
+bool holds_negative_zero(std::string_view t) noexcept {
   const auto continues_number = [](char c) {
     return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E';
   };
-  const auto may_precede = [](char c) {
-    return c == '[' || c == ',' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  // Where strings are, found only up to a candidate: text without one costs a find("-0").
+  std::size_t scanned = 0;
+  bool in_string = false;
+  const auto outside_string = [&](std::size_t at) {
+    while (scanned < at) {
+      const std::size_t next =
+          in_string ? t.find_first_of("\\\"", scanned) : t.find('"', scanned);
+      if (next == std::string_view::npos || next >= at) {
+        scanned = at;
+        break;
+      }
+      if (in_string && t[next] == '\\') {
+        scanned = next + 2;  // the escaped character, whatever it is
+        continue;
+      }
+      in_string = !in_string;
+      scanned = next + 1;
+    }
+    return !in_string;
   };
   for (std::size_t i = t.find("-0"); i != std::string_view::npos; i = t.find("-0", i + 1)) {
     if (i + 2 < t.size() && continues_number(t[i + 2])) continue;
-    if (i > 0 && !may_precede(t[i - 1])) continue;
-    return true;
+    // An exponent's sign ("1e-0") is no number of its own.
+    if (i > 0 && (t[i - 1] == 'e' || t[i - 1] == 'E')) continue;
+    if (outside_string(i)) return true;
   }
   return false;
 }

@@ -16,9 +16,8 @@ void append_json_double(std::string& out, double d);
 // True when `t` follows JSON's number grammar; is_integer when it has no fraction or exponent.
 [[nodiscard]] bool json_number_syntax(std::string_view t, bool& is_integer) noexcept;
 [[nodiscard]] bool is_json_number(std::string_view t) noexcept;
-// False only when the text holds no integer token "-0". A "-0" after '[', ',', ':' or whitespace
-// and before none of the characters that continue a number may still be inside a string, so
-// true asks for a walk that sees the tokens.
-[[nodiscard]] bool may_hold_negative_zero(std::string_view text) noexcept;
+// True when valid JSON `text` holds the integer token "-0" (outside strings, not a float's
+// spelling): the DOM reads it as the integer 0, so its walk cannot tell.
+[[nodiscard]] bool holds_negative_zero(std::string_view text) noexcept;
 
 }  // namespace bfast::detail

@@ -57,8 +57,8 @@ bool root_parts::transcode_part(part& p, std::string_view text, const transcode_
   p.body.clear();
   walk_context ctx{p.keys, body_writer(p.body), options};
   if (walk_dom_elements(elements, ctx, p.count) != transcode_error::ok || p.count == 0) return false;
-  // A zero that may have been "-0" sends the text to the whole transcoder, which tells them apart.
-  return !(ctx.zero_integer && may_hold_negative_zero(text));
+  // A "-0" (read as 0) sends the text to the whole transcoder, which refuses it.
+  return !(ctx.zero_integer && holds_negative_zero(text));
 }
 
 bool root_parts::merge_keys(key_table& keys) {

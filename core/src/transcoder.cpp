@@ -60,17 +60,6 @@ struct transcoder::impl {
     return false;
   }
 
-  // Valid JSON the DOM walk took, walked again by the on-demand parser, which sees "-0" as such.
-  transcode_result walk_tokens(std::string_view json, byte_buffer& out) {
-    const detail::ondemand_outcome walked = walk_slow(json);
-    if (walked.error != transcode_error::ok) {
-      reset();
-      return {walked.error, 0, reason_token(walked.error)};
-    }
-    assemble(out);
-    return {};
-  }
-
   // Copies `text` as "[" text "]" plus padding, so the on-demand walk sees a scalar root as an
   // array element and trailing garbage as a structural error.
   simdjson::padded_string_view wrap(std::string_view text) {
@@ -176,7 +165,11 @@ struct transcoder::impl {
       reset();
       return {err, 0, reason_token(err)};
     }
-    if (ctx.zero_integer && detail::may_hold_negative_zero(json.text())) return walk_tokens(json.text(), out);
+    // The DOM reads "-0" as 0; the text tells, and the walk's output (packed floats) is kept.
+    if (ctx.zero_integer && detail::holds_negative_zero(json.text())) {
+      reset();
+      return {transcode_error::negative_zero, 0, reason_token(transcode_error::negative_zero)};
+    }
     assemble(out);
     return {};
   }

@@ -121,6 +121,8 @@ std::vector<std::string> cgroup_dirs(std::string_view mount, std::string_view pa
   std::vector<std::string> dirs;
   std::string p(trim(path));
   while (!p.empty() && p.back() == '/') p.pop_back();
+  // A path the kernel did not write (not absolute) names no directory under the mount.
+  if (!p.starts_with('/')) p.clear();
   while (!p.empty()) {
     dirs.push_back(std::string(mount) + p);
     p.erase(p.rfind('/'));

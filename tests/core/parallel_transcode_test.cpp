@@ -252,8 +252,8 @@ TEST(parallel_transcode, minus_zero_and_a_leading_u_feff_in_any_part_are_refused
     EXPECT_EQ(run(whole, json, false).result.error, want);
     expect_same_in_parts(json, {0, 64, 999});
   }
-  // A "-0" that may be a token sends the parts to the one-thread transcoder: the same bytes.
-  EXPECT_EQ(expect_same_in_parts("[" + elements + "{}]", {0, 64, 999}), 1u);
+  // "-0" only inside strings is no token: the text is still cut, to the same bytes.
+  EXPECT_GT(expect_same_in_parts("[" + elements + "{}]", {0, 64, 999}), 1u);
   // Zeros and dates ("-0" after a digit is no token) are still cut.
   std::string dates;
   for (int i = 0; i < 300; ++i) dates += "{\"n\":0,\"d\":\"2024-01-05\"},";

@@ -441,6 +441,35 @@ TEST(rule_negative_zero, float_spellings_and_minus_zero_in_strings_are_exact) {
   EXPECT_EQ(root_of("[0,\"a:-0 \"]"), root_of("[0 ,\"a:-0 \"]"));
 }
 
+TEST(rule_negative_zero, only_a_token_outside_strings_counts) {
+  for (const char* json : {R"([0,"a\" -0"])", R"([0,"\\-0 \"-0"])", "[0,1e-0,2E-0]", R"({"k":0,"-0":" -0"})"}) {
+    const encoded e = encode(json);
+    EXPECT_TRUE(e.result.ok()) << json << ": " << reason_token(e.result.error);
+  }
+  for (const char* json : {R"(["\\",-0])", R"(["a\"",-0])", R"({"s":"\u0022","n":-0})"}) {
+    EXPECT_EQ(encode(json).result.error, transcode_error::negative_zero) << json;
+  }
+}
+
+TEST(rule_negative_zero, minus_zero_in_a_string_keeps_floats_packed) {
+  // A zero and " -0" in a string: the same walk (and packing) as with " +0" there.
+  const std::string floats = "[1.5,2.5,3.5,4.5,5.5,6.5]";
+  const auto with = [&](const char* s) {
+    return std::string(R"({"a":)") + floats + R"(,"n":0,"s":")" + s + "\"}";
+  };
+  const encoded minus = encode(with(" -0"), true, 2);
+  const encoded plus = encode(with(" +0"), true, 2);
+  ASSERT_TRUE(minus.result.ok()) << reason_token(minus.result.error);
+  ASSERT_TRUE(plus.result.ok());
+  ASSERT_EQ(minus.bytes.size(), plus.bytes.size());
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < plus.bytes.size(); ++i) differing += minus.bytes[i] != plus.bytes[i];
+  EXPECT_EQ(differing, 1u);
+  // And a packed array at depth 128 stays one value there.
+  const std::string deep = nested_arrays(126, "[[1.5,-2.25,0.5],0,\" -0\"]");
+  EXPECT_TRUE(encode(deep, true, 1).result.ok());
+}
+
 ::testing::AssertionResult check_node_text(std::string_view json,
                                            const std::vector<std::uint8_t>& message,
                                            const std::string& name) {

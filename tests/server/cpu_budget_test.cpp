@@ -47,6 +47,9 @@ TEST(cpu_budget, cgroup_dirs_walk_up_to_the_mount) {
   EXPECT_EQ(cgroup_dirs("/sys/fs/cgroup", "/a/b\n"),
             (std::vector<std::string>{"/sys/fs/cgroup/a/b", "/sys/fs/cgroup/a", "/sys/fs/cgroup"}));
   EXPECT_EQ(cgroup_dirs("/sys/fs/cgroup", "/"), (std::vector<std::string>{"/sys/fs/cgroup"}));
+  // Not absolute: only the mount, and no throw from erasing at npos.
+  EXPECT_EQ(cgroup_dirs("/sys/fs/cgroup", "a/b"), (std::vector<std::string>{"/sys/fs/cgroup"}));
+  EXPECT_EQ(cgroup_dirs("/sys/fs/cgroup", "a"), (std::vector<std::string>{"/sys/fs/cgroup"}));
 }
 
 TEST(cpu_budget, tighter_quota_wins) {
