@@ -54,10 +54,9 @@ void exchange_filter::json_chosen(http::fields& response, const json_body& body)
 }
 
 void exchange_filter::decide(outcome o, reason r) noexcept {
-  if (outcome_ != outcome::undecided) return;  // one count per exchange
+  if (outcome_ != outcome::undecided) return;  // one decision per exchange
   outcome_ = o;
   why_ = r;
-  sink_.count(r);
 }
 
 std::string_view exchange_filter::decision_token() const noexcept {

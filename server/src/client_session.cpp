@@ -299,7 +299,7 @@ task<bool> proxy_session::handle_request() {
     cfg_ = w_.cfg;
     peer_trusted_ = config::any_contains(cfg_->trusted_ranges, client_address_);
   }
-  filter::exchange_filter ex_filter(s_.stats);
+  filter::exchange_filter ex_filter;
   relay_lease relay(w_.relay);
   const bool keep = co_await exchange(ex_filter, relay);
   if (ex_.status != 0) {

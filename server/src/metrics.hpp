@@ -132,7 +132,7 @@ struct pool_counters {
 inline constexpr std::size_t http2_error_codes = 14;
 [[nodiscard]] std::string_view http2_error_name(std::size_t code) noexcept;
 
-struct metrics final : filter::decision_sink {
+struct metrics {
   route_labels routes;
   // By route, then class: every response the proxy wrote, its own and the upstream's.
   std::array<std::array<std::atomic<std::uint64_t>, status_classes>, route_labels::slots>
@@ -197,7 +197,6 @@ struct metrics final : filter::decision_sink {
   histogram upstream_latency_seconds;  // request sent to response header received
 
   // The filter's decisions are counted with the rest of the exchange, by count_exchange.
-  void count(filter::reason) noexcept override {}
   void count_response(std::size_t route_slot, unsigned status) noexcept;
   void count_exchange(std::size_t route_slot, std::string_view decision, std::string_view reason,
                       double seconds) noexcept;

@@ -437,8 +437,6 @@ TEST(rule_negative_zero, float_spellings_and_minus_zero_in_strings_are_exact) {
   const encoded e = encode(json);
   ASSERT_TRUE(e.result.ok()) << reason_token(e.result.error);
   EXPECT_TRUE(oracles_accept(json, e.bytes, "neg_zero_floats"));
-  // A zero with "-0" nowhere as a token takes the fast path and the same bytes.
-  EXPECT_EQ(root_of("[0,\"a:-0 \"]"), root_of("[0 ,\"a:-0 \"]"));
 }
 
 TEST(rule_negative_zero, only_a_token_outside_strings_counts) {

@@ -1,7 +1,7 @@
 // The per-exchange filter, in the shape of Envoy's compressor filter: one object per exchange
 // sees the request's headers, then the response's, then the body phases, and returns each
-// decision with its reason. Every exchange that reaches a response is counted exactly once,
-// through decision_sink; the object never touches a socket.
+// decision with its reason. Each exchange is decided exactly once (the first decision stands);
+// the server counts it with the rest of the exchange. The object never touches a socket.
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -13,13 +13,6 @@
 #include "bfast/filter/rewrite.hpp"
 
 namespace bfast::filter {
-
-// Where decisions are counted (the server's metrics, a test's tally).
-class decision_sink {
- public:
-  virtual ~decision_sink() = default;
-  virtual void count(reason r) noexcept = 0;
-};
 
 struct route_facts {
   bool enabled = true;
@@ -40,8 +33,6 @@ class exchange_filter {
  public:
   enum class outcome : std::uint8_t { undecided, passthrough, transcoded, json };
 
-  explicit exchange_filter(decision_sink& sink) noexcept : sink_(sink) {}
-
   // Request phase: which representations are candidates on this route.
   void on_request(const request_facts& request, const route_facts& route);
   // B-FAST is a candidate: under `fastest` whenever the client lists it with q > 0, under
@@ -54,7 +45,7 @@ class exchange_filter {
   [[nodiscard]] negotiation rule() const noexcept { return route_.rule; }
 
   // Response header phase. When the decision is to pass the response through, `response` is
-  // rewritten for it and the decision counted; when it is to transform, nothing is counted yet.
+  // rewritten for it and the exchange decided; when it is to transform, it is decided later.
   [[nodiscard]] header_decision on_response_header(unsigned status, http::fields& response);
 
   // Body phase, the body goes out as the upstream sent it after all: too large or over the
@@ -75,7 +66,6 @@ class exchange_filter {
  private:
   void decide(outcome o, reason r) noexcept;
 
-  decision_sink& sink_;
   route_facts route_;
   bool negotiated_ = false;
   bool json_acceptable_ = false;
