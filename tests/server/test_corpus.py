@@ -150,12 +150,19 @@ class FidelityTest(unittest.TestCase):
     RUNS = (("auto", ()), ("auto", SLOW), ("auto", ("-H", "Save-Data: on")), ("always", ()),
             ("never", ()), ("packed", SLOW))
 
+    # Under ThreadSanitizer, every hand-off through oneTBB (not instrumented) is a race report
+    # that the suppressions then drop; for a body past 1 MB cut in parts that takes TSan minutes.
+    # Those bodies run in the release and ASan builds; here only the smaller ones do.
+    UNDER_TSAN = os.environ.get("BFAST_SANITIZE", "OFF").lower() == "thread"
+
     def test_every_document_on_every_route(self):
         parallel = 0
         for route, hints in self.RUNS:
             for name, (text, token) in self.docs.items():
                 if route == "packed" and name == "packed_depth_128.json":
                     token = None  # one packed value at depth 128 (BFAST-FORMAT.md's depth rule)
+                if self.UNDER_TSAN and len(text) > 1_000_000:
+                    continue
                 with self.subTest(route=route, doc=name, hints=" ".join(hints[1::2])):
                     r = curl(f"{self.proxy.url}/{route}/{name}", *BFAST, *hints)
                     self.assertEqual(r.status, 200)
@@ -167,7 +174,8 @@ class FidelityTest(unittest.TestCase):
                     self.assertTrue(status.startswith("transcoded"), status)
                     parallel += "compress=lz4-parallel" in status
                     self.assertEqual(oracle_checks(os.path.join(self.root, route, name), r.body), [])
-        self.assertGreater(parallel, 10)
+        if not self.UNDER_TSAN:
+            self.assertGreater(parallel, 10)
 
 
 if __name__ == "__main__":
